@@ -1,0 +1,19 @@
+# pysocat: a socat 1.7.4.4 compatible relay in Python.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: install test clean
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+
+test:
+	$(PY) -m pytest -q -ra tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Further targets (conformance, bench, man, fuzz, soak) live in mk/*.mk.
+-include mk/*.mk

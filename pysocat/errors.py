@@ -1,0 +1,32 @@
+"""Structured errors. Library code raises; the CLI decides how they print.
+
+``SocatError.text`` is socat's own message text (without time/prog/severity);
+socat prints it as an ``E`` line and exits 1.
+"""
+from __future__ import annotations
+
+
+class SocatError(Exception):
+    """An error socat would report with ``E <text>`` and exit status 1."""
+
+    level = "E"
+
+    def __init__(self, text: str, status: int = 1, position: int | None = None):
+        super().__init__(text)
+        self.text = text
+        self.status = status
+        self.position = position
+
+
+class AddressSyntaxError(SocatError):
+    """The address string itself cannot be split (unbalanced quote, …)."""
+
+
+class OptionError(SocatError):
+    """An option is unknown, misplaced or has a malformed value."""
+
+
+class FatalError(SocatError):
+    """socat's ``F`` severity: unrecoverable, exit 1."""
+
+    level = "F"

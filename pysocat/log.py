@@ -1,0 +1,102 @@
+"""socat's diagnostic messages: ``YYYY/MM/DD HH:MM:SS prog[pid] L text``.
+
+Severities and thresholds follow socat 1.7.4.4's error.c: D I N W E F; the
+default shows E and F, each ``-d`` lowers the threshold by one. An ``E`` or
+``F`` message is fatal in socat (exit 1) unless ``-s`` raised the exit level;
+here the caller raises SocatError and the CLI logs it, so logging never exits.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+DEBUG, INFO, NOTICE, WARN, ERROR, FATAL = range(6)
+LETTERS = "DINWEF"
+_SYSLOG_PRIO = (7, 6, 5, 4, 3, 2)  # LOG_DEBUG … LOG_CRIT
+
+MSGLEN = 512
+
+
+class Logger:
+    """Process-wide message sink configured by the -d/-l* flags."""
+
+    def __init__(self) -> None:
+        self.progname = "socat"
+        self.level = ERROR
+        self.exitlevel = ERROR
+        self.micros = False
+        self.hostname: str | None = None
+        self.stream = sys.stderr
+        self.syslog_facility: int | None = None
+        self.mixed = False
+        self.callback = None  # API: callable(level, text)
+
+    # configuration ----------------------------------------------------
+    def set_progname(self, name: str) -> None:
+        self.progname = name
+
+    def use_hostname(self) -> None:
+        self.hostname = os.environ.get("HOSTNAME") or os.uname().nodename
+
+    def use_file(self, path: str) -> None:
+        self.stream = open(path, "a", buffering=1)
+
+    def use_syslog(self, facility: int) -> None:
+        import syslog
+        syslog.openlog(self.progname, syslog.LOG_PID, facility)
+        self.syslog_facility = facility
+        self.stream = None
+
+    # output -----------------------------------------------------------
+    def enabled(self, level: int) -> bool:
+        return level >= self.level
+
+    def msg(self, level: int, text: str) -> None:
+        if level < self.level:
+            return
+        if self.callback is not None:
+            self.callback(level, text)
+            return
+        now = time.time()
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(now))
+        if self.micros:
+            stamp += ".%06d" % int((now % 1) * 1000000)
+        host = f"{self.hostname} " if self.hostname else ""
+        tail = f"{LETTERS[level]} {text}"
+        line = f"{stamp} {host}{self.progname}[{os.getpid()}] {tail}"
+        line = line[:MSGLEN] + "\n"
+        if self.syslog_facility is not None:
+            import syslog
+            syslog.syslog(_SYSLOG_PRIO[level], tail[:MSGLEN])
+        if self.stream is not None:
+            try:
+                self.stream.write(line)
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def debug(self, text: str) -> None:
+        if self.level <= DEBUG:
+            self.msg(DEBUG, text)
+
+    def info(self, text: str) -> None:
+        if self.level <= INFO:
+            self.msg(INFO, text)
+
+    def notice(self, text: str) -> None:
+        if self.level <= NOTICE:
+            self.msg(NOTICE, text)
+
+    def warn(self, text: str) -> None:
+        if self.level <= WARN:
+            self.msg(WARN, text)
+
+    def error(self, text: str) -> None:
+        self.msg(ERROR, text)
+
+    def fatal(self, text: str) -> None:
+        self.msg(FATAL, text)
+
+
+LOG = Logger()

@@ -1,0 +1,188 @@
+"""The option table: one row per option, and the parsed option set of an address.
+
+A row says what an option is (name, aliases, value type, groups), *when* it acts
+(socat's phase) and *how* it is applied. Generic appliers below carry out the
+common kinds (setsockopt, open flags, fcntl flags) at the phase an opener
+announces; kind ``"addr"`` means the address family reads the value itself.
+
+Only options pysocat honours have rows: anything else is "unknown option",
+and an option outside an address's groups is "not supported with this
+address type", both exactly as socat words them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import OptionError
+from ..log import LOG
+from .values import parse_value
+
+# socat's phases, in the order an open passes through them
+PHASES = ("INIT", "EARLY", "PREOPEN", "OPEN", "PASTOPEN", "PRESOCKET", "SOCKET",
+          "PASTSOCKET", "PREBIND", "BIND", "PASTBIND", "PRELISTEN", "LISTEN",
+          "PASTLISTEN", "PRECONNECT", "CONNECT", "PASTCONNECT", "ACCEPT",
+          "PASTACCEPT", "CONNECTED", "BIGEN", "PASTBIGEN", "FORK", "PASTFORK",
+          "PREEXEC", "EXEC", "FD", "LATE", "LATE2", "PASTEXEC")
+
+
+@dataclass(frozen=True)
+class OptDef:
+    """One option row."""
+    name: str
+    type: str                 # BOOL INT UINT … STRING MODE_T TIMEVAL CONST
+    groups: frozenset
+    phase: str
+    apply: tuple = ("addr",)  # ("addr",) | ("sockopt", level, opt) | ("openflag", f) | ("fdflag", f)
+    help: str = ""
+    aliases: tuple = ()
+
+    @property
+    def names(self) -> tuple:
+        return (self.name,) + self.aliases
+
+
+OPTIONS: dict[str, OptDef] = {}      # every name and alias → row, lower case
+ROWS: list[OptDef] = []              # canonical rows in definition order
+
+
+def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=()):
+    """Define one option row (called at import time by option modules)."""
+    row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
+                 help, tuple(aliases))
+    for n in row.names:
+        if n.lower() in OPTIONS:
+            raise AssertionError(f"option {n} defined twice")
+        OPTIONS[n.lower()] = row
+    ROWS.append(row)
+    return row
+
+
+def load_all() -> None:
+    """Import every option module so the table is complete."""
+    from . import rows  # noqa: F401  (registers its rows)
+
+
+@dataclass
+class OptValue:
+    """One option as given on one address."""
+    row: OptDef
+    value: object
+    raw: str
+    used: bool = False
+
+
+@dataclass
+class Options:
+    """The options of one address, checked against its groups."""
+    items: list = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, specs, groups: frozenset, ignore_groups: bool = False) -> "Options":
+        load_all()
+        items = []
+        for o in specs:
+            row = OPTIONS.get(o.name.lower())
+            if row is None:
+                raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
+            if not (row.groups & groups) and not ignore_groups:
+                raise OptionError(
+                    f'parseopts_table(): option "{o.name}" not supported with this address type')
+            val = parse_value(row.type, o.value, o.raw, row.name)
+            if LOG.level <= 1:
+                _log_setting(row, val)
+            items.append(OptValue(row, val, o.raw))
+        return cls(items)
+
+    # explicit use by address families -----------------------------------
+    def get(self, name: str, default=None):
+        """Last value given for option ``name`` (marks it used)."""
+        found = default
+        for it in self.items:
+            if it.row.name == name:
+                it.used = True
+                found = it.value
+        return found
+
+    def has(self, name: str) -> bool:
+        return any(it.row.name == name for it in self.items)
+
+    def all(self, name: str) -> list:
+        """Every value given for a repeatable option, in order."""
+        out = []
+        for it in self.items:
+            if it.row.name == name:
+                it.used = True
+                out.append(it.value)
+        return out
+
+    def names(self) -> list[str]:
+        return [it.row.name for it in self.items]
+
+    # generic application -------------------------------------------------
+    def openflags(self) -> int:
+        """OR of every open(2) flag option (phase OPEN)."""
+        flags = 0
+        for it in self.items:
+            if it.row.apply[0] == "openflag" and it.value:
+                flags |= it.row.apply[1]
+                it.used = True
+        return flags
+
+    def apply(self, phase: str, fd: int) -> None:
+        """Apply every generically applied option of ``phase`` to ``fd``."""
+        for it in self.items:
+            kind = it.row.apply[0]
+            if it.row.phase != phase or kind == "addr" or kind == "openflag":
+                continue
+            APPLIERS[kind](fd, it)
+            it.used = True
+
+
+def _log_setting(row: OptDef, val) -> None:
+    if row.type == "CONST":
+        LOG.info(f'setting option "{row.name}"')
+    elif row.type in ("STRING", "STRING_NULL"):
+        LOG.info(f'setting option "{row.name}" to "{val}"')
+    elif row.type in ("TIMEVAL", "TIMESPEC"):
+        pass
+    else:
+        LOG.info(f'setting option "{row.name}" to {val}')
+
+
+def _apply_sockopt(fd: int, it: OptValue) -> None:
+    import socket
+    _, level, name = it.row.apply
+    s = socket.socket(fileno=fd)
+    try:
+        LOG.info(f"setsockopt({fd}, {level}, {name}, {{{it.value}}}, 4)")
+        s.setsockopt(level, name, int(it.value))
+    except OSError as e:
+        from ..errors import SocatError
+        raise SocatError(f"setsockopt({fd}, {level}, {name}, {{{it.value}}}, 4): "
+                         f"{e.strerror}") from None
+    finally:
+        s.detach()
+
+
+def _apply_fdflag(fd: int, it: OptValue) -> None:
+    import fcntl
+    flag = it.row.apply[1]
+    cur = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, (cur | flag) if it.value else (cur & ~flag))
+
+
+def _apply_cloexec(fd: int, it: OptValue) -> None:
+    import os
+    os.set_inheritable(fd, not it.value)
+
+
+APPLIERS = {
+    "sockopt": _apply_sockopt,
+    "fdflag": _apply_fdflag,
+    "cloexec": _apply_cloexec,
+}
+
+
+def register_applier(kind: str, func) -> None:
+    """Families with their own kind of row (e.g. TUN flags) add an applier."""
+    APPLIERS[kind] = func

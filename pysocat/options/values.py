@@ -1,0 +1,124 @@
+"""Option value parsers, one per socat value type, with socat's error texts.
+
+Numbers parse like C's strtoul(…, 0): ``0x`` hex, leading ``0`` octal, an
+optional sign; a missing number or trailing characters are errors quoting
+the option as written (``sp=x``).
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import OptionError
+
+_NUM = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_NUM8 = re.compile(r"\s*([+-]?)([0-7]+)")
+_FLOAT = re.compile(r"\s*[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)", re.I)
+
+ULONG_MAX = 2**64 - 1
+
+
+def strtoul(text: str, base: int = 0) -> tuple[int | None, str]:
+    """C strtoul: (value or None when no digits, rest of the string)."""
+    m = (_NUM8 if base == 8 else _NUM).match(text)
+    if not m:
+        return None, text
+    sign, digits = m.groups()
+    if base == 8:
+        val = int(digits, 8)
+    elif digits[:2] in ("0x", "0X"):
+        val = int(digits, 16)
+    elif digits.startswith("0") and len(digits) > 1:
+        val = int(digits, 8)
+    else:
+        val = int(digits)
+    if val > ULONG_MAX:
+        val = ULONG_MAX
+    if sign == "-":
+        val = (-val) & ULONG_MAX
+    return val, text[m.end():]
+
+
+def number(text: str, raw: str, base: int = 0) -> int:
+    """socat's Strtoul(): errors for a missing value or trailing garbage."""
+    val, rest = strtoul(text, base)
+    if val is None:
+        raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
+    if rest:
+        raise OptionError(f'parseopts(): trailing garbage in numerical arg of option "{raw}"')
+    return val
+
+
+def _c_int(v: int, bits: int = 32, signed: bool = True) -> int:
+    """Truncate like a C assignment to an int of that width."""
+    v &= (1 << bits) - 1
+    if signed and v >= 1 << (bits - 1):
+        v -= 1 << bits
+    return v
+
+
+def parse_value(vtype: str, value: str | None, raw: str, name: str):
+    """Turn an option's text into its typed value, socat-style."""
+    if vtype == "CONST":
+        if value is not None:
+            raise OptionError(f'no value permitted for option "{name}"')
+        return True
+    if vtype in ("BOOL", "INT", "UINT", "LONG", "ULONG", "SIZE_T", "USHORT", "BYTE"):
+        if value is None:
+            return 1
+        n = number(value, raw)
+        if vtype == "BYTE":
+            if n > 255:
+                raise OptionError(
+                    f'parseopts(): option "{raw}": byte value exceeds limit ({n} vs. 255), using max')
+            return n
+        if vtype in ("INT", "BOOL"):
+            return _c_int(n)
+        if vtype == "UINT":
+            return _c_int(n, 32, False)
+        if vtype == "USHORT":
+            return _c_int(n, 16, False)
+        return n
+    if vtype in ("STRING", "MODE_T", "UID_T", "GID_T", "TIMEVAL", "TIMESPEC"):
+        if value is None:
+            raise OptionError(f'option "{raw}": value required')
+        if vtype == "STRING":
+            return value
+        if vtype == "MODE_T":
+            return number(value, raw, 8)
+        if vtype == "UID_T":
+            return _user(value, raw)
+        if vtype == "GID_T":
+            return _group(value, raw)
+        return _seconds(value, raw)
+    if vtype == "STRING_NULL":
+        return value
+    raise AssertionError(f"unknown option value type {vtype}")
+
+
+def _seconds(value: str, raw: str) -> float:
+    m = _FLOAT.match(value)
+    if not m:
+        raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
+    if value[m.end():]:
+        raise OptionError(f'parseopts(): trailing garbage in numerical arg of option "{raw}"')
+    return float(value[:m.end()])
+
+
+def _user(value: str, raw: str) -> int:
+    if value[:1].isdigit():
+        return number(value, raw)
+    import pwd
+    try:
+        return pwd.getpwnam(value).pw_uid
+    except KeyError:
+        raise OptionError(f'getpwnam("{value}"): no such user') from None
+
+
+def _group(value: str, raw: str) -> int:
+    if value[:1].isdigit():
+        return number(value, raw)
+    import grp
+    try:
+        return grp.getgrnam(value).gr_gid
+    except KeyError:
+        raise OptionError(f'getgrnam("{value}"): no such group') from None
