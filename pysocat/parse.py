@@ -131,7 +131,8 @@ def _build_transformer():
             children = [c for c in children if not _is_sep(c)]
             head, rest = children[0], children[1:]
             params = tuple(c for c in rest if isinstance(c, str))
-            opts = tuple(c for c in rest if isinstance(c, OptionSpec))
+            opts = tuple(c for c in rest if isinstance(c, OptionSpec)
+                         and (c.name or c.value is not None))
             span = (meta.start_pos, meta.end_pos) if not meta.empty else (0, 0)
             return (head, params, opts, span)
 

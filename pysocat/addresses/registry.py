@@ -19,6 +19,9 @@ FAMILIES = (
     "stdio", "file", "pipe", "exec",
 )
 
+# WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)
+EXTRA_FEATURES: set[str] = set()
+
 ADDRESSES: dict[str, "AddrDef"] = {}   # every name and alias, lower case
 ROWS: list["AddrDef"] = []
 
@@ -35,6 +38,8 @@ class AddrDef:
     help: str = ""
     aliases: tuple = ()
     params: tuple = ()        # parameter names, for --explain
+    count_text: str | None = None  # socat's wording of the expected count, if special
+    count_prefix: object = None    # callable(head, params) -> message prefix, if special
 
     @property
     def names(self) -> tuple:
@@ -42,14 +47,15 @@ class AddrDef:
 
 
 def address(name, syntax, groups, opener, feature, help="", aliases=(),
-            params=None, nparams=None):
+            params=None, nparams=None, count_text=None, count_prefix=None):
     """Define one address row (called at import time by family modules)."""
     if params is None:
         params = tuple(p.strip("<>[]") for p in syntax.split(":")[1:])
     if nparams is None:
         nparams = (len(params), len(params))
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
-                  opener, feature, help, tuple(aliases), tuple(params))
+                  opener, feature, help, tuple(aliases), tuple(params),
+                  count_text, count_prefix)
     for n in row.names:
         if n.lower() in ADDRESSES:
             raise AssertionError(f"address {n} defined twice")
@@ -91,7 +97,8 @@ def lookup(spec) -> tuple["AddrDef", tuple]:
             raise SocatError(f'unknown device/address "{head}"')
     lo, hi = row.nparams
     if not lo <= len(params) <= hi:
-        want = lo if len(params) < lo else hi
-        raise SocatError(f"{head}: wrong number of parameters "
+        want = row.count_text or (lo if len(params) < lo else hi)
+        prefix = row.count_prefix(head, params) if row.count_prefix else head
+        raise SocatError(f"{prefix}: wrong number of parameters "
                          f"({len(params)} instead of {want})")
     return row, params

@@ -176,10 +176,46 @@ def _apply_cloexec(fd: int, it: OptValue) -> None:
     os.set_inheritable(fd, not it.value)
 
 
+def _apply_flock(fd: int, it: OptValue) -> None:
+    import fcntl
+    if not it.value:
+        return
+    how = {"LOCK_EX": fcntl.LOCK_EX, "LOCK_SH": fcntl.LOCK_SH,
+           "LOCK_EX_NB": fcntl.LOCK_EX | fcntl.LOCK_NB,
+           "LOCK_SH_NB": fcntl.LOCK_SH | fcntl.LOCK_NB}[it.row.apply[1]]
+    try:
+        fcntl.flock(fd, how)
+    except OSError as e:
+        from ..errors import SocatError
+        raise SocatError(f"flock({fd}, {how}): {e.strerror}") from None
+
+
+def _apply_fchmod(fd: int, it: OptValue) -> None:
+    import os
+    try:
+        os.fchmod(fd, it.value)
+    except OSError as e:
+        from ..errors import SocatError
+        raise SocatError(f"fchmod({fd}, {it.value:o}): {e.strerror}") from None
+
+
+def _apply_fchown(fd: int, it: OptValue) -> None:
+    import os
+    uid, gid = (it.value, -1) if it.row.apply[1] == "uid" else (-1, it.value)
+    try:
+        os.fchown(fd, uid, gid)
+    except OSError as e:
+        from ..errors import SocatError
+        raise SocatError(f"fchown({fd}, {uid}, {gid}): {e.strerror}") from None
+
+
 APPLIERS = {
     "sockopt": _apply_sockopt,
     "fdflag": _apply_fdflag,
     "cloexec": _apply_cloexec,
+    "flock": _apply_flock,
+    "fchmod": _apply_fchmod,
+    "fchown": _apply_fchown,
 }
 
 

@@ -1,0 +1,95 @@
+"""What every address family shares: the open context and the late options.
+
+Families open their descriptors and return an Endpoint; ``finish`` then applies
+the options every descriptor takes at the end of an open (FD phase and LATE:
+fcntl flags, ownership, the relay's APPL settings, shut-* behaviour).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import SocatError
+from ..relay.endpoint import LT_CR, LT_CRNL, Endpoint
+
+# access modes an address is opened with (socat's XIO_RDONLY/WRONLY/RDWR)
+READ, WRITE, RDWR = 0, 1, 2
+DIRECTION = ("reading", "writing", "reading and writing")
+
+# socat's filetypenames[], indexed by (st_mode & S_IFMT) >> 12
+FILETYPES = ("undef", "named pipe", "character device", "undef",
+             "block device", "undef", "directory", "undef",
+             "regular file", "undef", "symbolic link", "undef",
+             "local socket", "undef", "undef", '"MT"?')
+
+
+@dataclass
+class OpenContext:
+    """Everything an opener needs besides its spec and options."""
+    mode: int = RDWR
+    index: int = 1               # first or second address on the command line
+    prefer_ip: str | None = None  # "4" / "6" from -4 / -6
+    config: object = None        # the CLI's Config, for families that need it
+    extra: dict = field(default_factory=dict)
+
+
+def filetype(st_mode: int) -> str:
+    return FILETYPES[(st_mode & 0o170000) >> 12]
+
+
+def os_error(call: str, exc: OSError) -> SocatError:
+    return SocatError(f"{call}: {exc.strerror}")
+
+
+def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
+    """Apply FD and LATE phase options and the relay settings to ``ep``."""
+    fds = [f for f in {ep.rfd, ep.wfd} if f is not None and f >= 0] if fd is None else [fd]
+    for phase in ("FD", "LATE", "LATE2"):
+        for f in fds:
+            opts.apply(phase, f)
+    ep.ignoreeof = bool(opts.get("ignoreeof", 0))
+    ep.readbytes = int(opts.get("readbytes", 0) or 0)
+    if opts.get("cr"):
+        ep.lineterm = LT_CR
+    if opts.get("crnl"):
+        ep.lineterm = LT_CRNL
+    esc = opts.get("escape")
+    if esc is not None:
+        ep.escape = esc & 0xFF
+    for shut in ("none", "down", "close", "null"):
+        if opts.get(f"shut-{shut}"):
+            ep.shut = shut
+    return ep
+
+
+def apply_named_early(path: str, opts) -> bool:
+    """NAMED options before the open: unlink-early, umask. Returns 'exists'."""
+    from ..log import LOG
+    exists = os.path.lexists(path)
+    if exists and opts.get("unlink-early"):
+        LOG.info(f'"{path}" already exists; removing it')
+        try:
+            os.unlink(path)
+        except OSError as e:
+            raise SocatError(f'unlink("{path}"): {e.strerror}') from None
+        exists = False
+    mask = opts.get("umask")
+    if mask is not None:
+        os.umask(mask)
+    return exists
+
+
+def apply_named_late(ep: Endpoint, path: str, opts) -> None:
+    """unlink-late now, unlink-close when the endpoint closes."""
+    if opts.get("unlink-late"):
+        _unlink_quiet(path)
+    if opts.get("unlink-close"):
+        ep.on_close.append(lambda: _unlink_quiet(path))
+
+
+def _unlink_quiet(path: str) -> None:
+    from ..log import LOG
+    try:
+        os.unlink(path)
+    except OSError as e:
+        LOG.warn(f'unlink("{path}"): {e.strerror}')

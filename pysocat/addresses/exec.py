@@ -1,0 +1,251 @@
+"""Programs as addresses: EXEC (execvp of a command line) and SYSTEM (sh -c).
+
+socat forks a child connected through a socketpair (default), two pipes
+(``pipes``) or a pseudo terminal (``pty``), on the child's fds 0 and 1 (or
+``fdin``/``fdout``). ``nofork`` execs the program in socat's own process on
+the first address's descriptors. The parent watches the child: a non-zero exit
+is socat's ``E waitpid(): child N exited with status S``.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import sys
+import time
+
+from ..errors import SocatError
+from ..log import LOG
+from ..relay.endpoint import Endpoint
+from .base import DIRECTION, RDWR, READ, WRITE, finish
+from .registry import address
+
+
+class ChildProcess:
+    """A forked child the relay must watch and finally reap."""
+
+    def __init__(self, pid: int, index: int) -> None:
+        self.pid = pid
+        self.index = index
+        self.status: int | None = None
+
+    def _record(self, status: int) -> None:
+        if os.WIFEXITED(status):
+            self.status = os.WEXITSTATUS(status)
+        else:
+            self.status = 128 + os.WTERMSIG(status)
+
+    def poll_exit(self, from_signal: bool = False) -> bool:
+        """Reap without blocking; raise socat's error for a failed child."""
+        if self.status is not None:
+            return True
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.status = 0
+            return True
+        if pid == 0:
+            return False
+        if from_signal:
+            LOG.notice("childdied(): handling signal 17")
+            LOG.info(f"exec'd process {self.pid} on socket {self.index} terminated")
+        self._record(status)
+        if os.WIFEXITED(status) and self.status != 0:
+            raise SocatError(f"waitpid(): child {self.pid} exited with status {self.status}")
+        if os.WIFSIGNALED(status):
+            raise SocatError(f"waitpid(): child {self.pid} exited on signal {os.WTERMSIG(status)}")
+        return True
+
+    def reap(self) -> None:
+        """At close: the child gets SIGTERM if still running, then is reaped."""
+        if self.status is not None:
+            return
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == 0:
+                os.kill(self.pid, signal.SIGTERM)
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    time.sleep(0.01)
+                if pid:
+                    self.status = 0     # ended by us: not a failure
+                    return
+            if pid:
+                self._record(status)
+        except (ChildProcessError, ProcessLookupError):
+            self.status = 0
+
+
+def _split_command(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
+def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
+    usepty = bool(opts.get("pty"))
+    usepipes = bool(opts.get("pipes"))
+    if usepty and usepipes:
+        LOG.warn('_xioopen_foxec(): options "pipes" and "pty" must not be specified together; ignoring "pipes"')
+        usepipes = False
+    fdin = opts.get("fdin")
+    fdout = opts.get("fdout")
+    if fdin is not None and ctx.mode == WRITE:
+        pass
+    if fdin is not None and ctx.mode == READ:
+        raise SocatError("_xioopen_foxec(): option fdin is useless in read-only mode")
+    if fdout is not None and ctx.mode == WRITE:
+        raise SocatError("_xioopen_foxec(): option fdout is useless in write-only mode")
+    fdin = 0 if fdin is None else fdin
+    fdout = 1 if fdout is None else fdout
+    want_stderr = bool(opts.get("stderr"))
+    setsid = bool(opts.get("setsid"))
+    pgid = opts.get("setpgid")
+    path = opts.get("path")
+    login = bool(opts.get("login"))
+    nofork = bool(opts.get("nofork"))
+    for sig in ("sighup", "sigint", "sigquit"):
+        opts.get(sig)   # the relay passes these on (see cli)
+    argv = None if is_system else _split_command(command)
+    if not is_system and not argv:
+        raise SocatError(f'"{spec.head}:{command}": wrong number of parameters (0 instead of 1)')
+
+    if nofork:
+        other = ctx.extra.get("other")
+        if other is None:
+            raise SocatError("option nofork is not allowed here")
+        LOG.warn("due to option nofork, address1 options for lineterm and igoreeof do not apply") \
+            if (other.ignoreeof or other.lineterm) else None
+        _child_exec(other.rfd, other.wfd, fdin, fdout, None, argv, command,
+                    is_system, path, login, setsid, pgid)
+
+    kind = "pty" if usepty else "pipes" if usepipes else "socket"
+    LOG.notice(f"forking off child, using {kind} for {DIRECTION[ctx.mode]}")
+    if usepty:
+        master, slave = os.openpty()
+        mine, theirs_in, theirs_out = (master, master), slave, slave
+        close_in_child = [master]
+    elif usepipes:
+        to_child = os.pipe()      # parent writes [1], child reads [0]
+        from_child = os.pipe()    # child writes [1], parent reads [0]
+        mine = (from_child[0], to_child[1])
+        theirs_in, theirs_out = to_child[0], from_child[1]
+        close_in_child = [to_child[1], from_child[0]]
+    else:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pa, pb = a.detach(), b.detach()
+        LOG.info(f"socketpair(1, 1, 0, {{{pa},{pb}}}) -> 0")
+        mine, theirs_in, theirs_out = (pa, pa), pb, pb
+        close_in_child = [pa]
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in close_in_child:
+                os.close(fd)
+            LOG.info(f"just born: child process {os.getpid()}")
+            _child_exec(theirs_in, theirs_out, fdin, fdout,
+                        theirs_out if want_stderr else None, argv, command,
+                        is_system, path, login, setsid or usepty, pgid,
+                        ctty=theirs_in if usepty else None)
+        finally:
+            os._exit(1)
+    LOG.notice(f"forked off child process {pid}")
+    for fd in {theirs_in, theirs_out}:
+        os.close(fd)
+    rfd, wfd = mine
+    if ctx.mode == READ:
+        if wfd != rfd:
+            os.close(wfd)
+        wfd = -1
+    elif ctx.mode == WRITE:
+        if rfd != wfd:
+            os.close(rfd)
+        rfd = -1
+    ep = Endpoint(rfd, wfd, spec.raw)
+    ep.is_socket = kind == "socket"
+    child = ChildProcess(pid, ctx.index)
+    ep.children.append(child)
+    ep.child = child
+    return finish(ep, opts)
+
+
+def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
+                path, login, setsid, pgid, ctty=None):
+    """In the child: wire descriptors, then exec (never returns)."""
+    try:
+        if setsid:
+            os.setsid()
+        elif pgid is not None:
+            os.setpgid(0, pgid)
+        if ctty is not None:
+            import fcntl
+            import termios
+            try:
+                fcntl.ioctl(ctty, termios.TIOCSCTTY, 0)
+            except OSError:
+                pass
+        # move our fds out of the way before dup2 so none is overwritten early
+        r2 = os.dup(rfd) if rfd >= 0 else -1
+        w2 = os.dup(wfd) if wfd >= 0 else -1
+        if r2 >= 0:
+            os.dup2(r2, fdin)
+        if w2 >= 0:
+            os.dup2(w2, fdout)
+        if errfd is not None:
+            os.dup2(w2, 2)
+        for fd in {r2, w2, rfd, wfd} - {fdin, fdout, 2, -1}:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for fd in (fdin, fdout):
+            os.set_inheritable(fd, True)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        env = os.environ.copy()
+        if path is not None:
+            env["PATH"] = path
+        if is_system:
+            LOG.info(f'executing shell command "{command}"')
+            shell = ["/bin/sh", "-c", command]
+            pid = os.fork()
+            if pid == 0:
+                os.execve("/bin/sh", shell, env)
+            _, status = os.waitpid(pid, 0)
+            if status != 0:
+                LOG.warn(f'system("{command}") returned with status {status}')
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        prog = argv[0]
+        args = list(argv)
+        if login:
+            args[0] = "-" + os.path.basename(args[0])
+        LOG.notice(f"execvp'ing \"{prog}\"")
+        try:
+            os.execvpe(prog, args, env)
+        except OSError as e:
+            shown = ", ".join(f'"{a}"' for a in args[:3])
+            more = ", ..." if len(args) > 3 else ""
+            LOG.error(f'execvp("{prog}", {shown}{more}): {e.strerror}')
+    except Exception as e:  # pragma: no cover - child side
+        LOG.error(str(e))
+    os._exit(1)
+
+
+def open_exec(ctx, row, spec, opts, params):
+    return _open_program(ctx, row, spec, opts, ":".join(params), False)
+
+
+def open_system(ctx, row, spec, opts, params):
+    return _open_program(ctx, row, spec, opts, ":".join(params), True)
+
+
+_GROUPS = "FD,FIFO,SOCKET,EXEC,FORK,TERMIOS,PTY,PARENT,UNIX"
+address("exec", ":<command-line>", _GROUPS, open_exec, "EXEC", "run a program (execvp)",
+        count_prefix=lambda head, params: f'"{head}:{params[0]}"' if params else f'"{head}"')
+address("system", ":<shell-command>", _GROUPS, open_system, "SYSTEM", "run a shell command (sh -c)",
+        nparams=(1, 99))

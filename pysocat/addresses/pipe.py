@@ -1,0 +1,45 @@
+"""Pipes: PIPE without a name (an echo through the kernel) and PIPE:<name> (a FIFO)."""
+from __future__ import annotations
+
+import os
+import stat
+
+from ..errors import SocatError
+from ..log import LOG
+from ..relay.endpoint import Endpoint
+from .base import DIRECTION, READ, WRITE, apply_named_early, apply_named_late, filetype, finish
+from .file import open_path
+from .registry import address
+
+
+def open_pipe(ctx, row, spec, opts, params):
+    if not params:
+        try:
+            r, w = os.pipe()
+        except OSError as e:
+            raise SocatError(f"pipe(): {e.strerror}") from None
+        LOG.notice("writing to and reading from unnamed pipe")
+        return finish(Endpoint(r, w, "pipe"), opts)
+    path = params[0]
+    exists = apply_named_early(path, opts)
+    if not exists:
+        perm = opts.get("perm")
+        perm = 0o666 if perm is None else perm
+        try:
+            os.mkfifo(path, perm)
+        except OSError as e:
+            raise SocatError(f"mkfifo({path}, {perm}): {e.strerror}") from None
+        LOG.notice(f'created named pipe "{path}" for {DIRECTION[ctx.mode]}')
+    else:
+        st = os.stat(path)
+        LOG.notice(f'opening {filetype(st.st_mode)} "{path}" for {DIRECTION[ctx.mode]}')
+    opts.get("perm")
+    fd = open_path(path, ctx.mode, opts)
+    ep = Endpoint(fd, fd, path)
+    apply_named_late(ep, path, opts)
+    return finish(ep, opts)
+
+
+address("pipe", "[:<filename>]", "FD,FIFO,NAMED,OPEN", open_pipe, "PIPE",
+        "unnamed pipe (echo), or the named pipe <filename>", aliases=("fifo", "echo"),
+        params=("filename",), nparams=(0, 1))

@@ -1,0 +1,68 @@
+"""Standard streams and inherited descriptors: STDIO (``-``), STDIN, STDOUT, STDERR, FD."""
+from __future__ import annotations
+
+import os
+import stat
+
+from ..errors import SocatError
+from ..log import LOG
+from ..relay.endpoint import Endpoint
+from .base import DIRECTION, RDWR, READ, WRITE, finish
+from .registry import address
+
+FD_GROUPS = "FD,FIFO,CHR,BLK,REG,SOCKET,TERMIOS,UNIX,IP4,IP6,UDP,TCP,SCTP"
+
+
+def _endpoint(rfd: int, wfd: int, opts) -> Endpoint:
+    ep = Endpoint(rfd, wfd)
+    try:
+        ep.is_socket = stat.S_ISSOCK(os.fstat(wfd if wfd >= 0 else rfd).st_mode)
+    except OSError:
+        pass
+    if ep.is_socket:
+        import socket
+        s = socket.socket(fileno=rfd)
+        try:
+            ep.datagram = s.type == socket.SOCK_DGRAM
+        finally:
+            s.detach()
+    return finish(ep, opts)
+
+
+def open_stdio(ctx, row, spec, opts, params):
+    if ctx.mode == RDWR:
+        LOG.notice("reading from and writing to stdio")
+        return _endpoint(0, 1, opts)
+    name, fd = ("stdin", 0) if ctx.mode == READ else ("stdout", 1)
+    LOG.notice(f"using {name} for {DIRECTION[ctx.mode]}")
+    return _endpoint(fd, fd, opts)
+
+
+def _open_std(fd):
+    def opener(ctx, row, spec, opts, params):
+        LOG.notice(f"using {('stdin', 'stdout', 'stderr')[fd]} for {DIRECTION[ctx.mode]}")
+        return _endpoint(fd, fd, opts)
+    return opener
+
+
+def open_fd(ctx, row, spec, opts, params):
+    text = params[0]
+    try:
+        fd = int(text, 0) if text.strip() else None
+    except ValueError:
+        fd = None
+    if fd is None:
+        raise SocatError(f'error in FD number "{text}"')
+    try:
+        os.fstat(fd)
+    except OSError:
+        pass  # socat only notices at the first read or write
+    LOG.notice(f"using file descriptor {fd} for {DIRECTION[ctx.mode]}")
+    return _endpoint(fd, fd, opts)
+
+
+address("stdio", "", FD_GROUPS, open_stdio, "STDIO", "standard input and output", aliases=("-",))
+address("stdin", "", FD_GROUPS, _open_std(0), "STDIO", "standard input")
+address("stdout", "", FD_GROUPS, _open_std(1), "STDIO", "standard output")
+address("stderr", "", FD_GROUPS, _open_std(2), "STDIO", "standard error")
+address("fd", ":<num>", FD_GROUPS, open_fd, "FDNUM", "an already open file descriptor")

@@ -1,0 +1,293 @@
+"""The ``pysocat`` command: socat 1.7.4.4's flags onto ``core.Config``, then ``core.run``.
+
+Flag parsing follows socat.c main(): flags come first, a lone ``-`` (or ``-,``
+``-:`` ``-!!``) starts the first address, exactly two addresses remain.
+Everything that can go wrong surfaces as a SocatError, printed here once as
+socat's ``E`` line with exit status 1.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from .errors import SocatError
+from .log import LOG, NOTICE
+
+VERSION = "1.7.4.4"
+COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
+             "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
+             "This product includes software written by Tim Hudson (tjh@cryptsoft.com)")
+
+_FACILITIES = {"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 << 3,
+               "kern": 0, "lpr": 6 << 3, "mail": 2 << 3, "news": 7 << 3,
+               "security": 4 << 3, "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
+               **{f"local{i}": (16 + i) << 3 for i in range(8)}}
+
+
+class Usage(Exception):
+    """socat prints its usage to stderr and exits 1."""
+
+
+def _arg_value(args, i, flag):
+    """Value glued to the flag (-b8192) or the next argument (-b 8192)."""
+    a = args[i]
+    if len(a) > 2:
+        return a[2:], i
+    if i + 1 >= len(args):
+        raise SocatError(f'option {flag} requires an argument; use option "-h" for help')
+    return args[i + 1], i + 1
+
+
+def _float(text, flag):
+    from .options.values import _FLOAT
+    m = _FLOAT.match(text)
+    if not m:
+        raise SocatError(f'parseopts(): missing numerical value of option "{flag}"')
+    if text[m.end():]:
+        raise SocatError(f'parseopts(): trailing garbage in numerical arg of option "{flag}"')
+    return float(text[:m.end()])
+
+
+def parse_args(args: list[str]):
+    """argv[1:] → (Config, [addr1, addr2], action) with socat's semantics."""
+    from .core import Config
+    from .options.values import number
+    cfg = Config()
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        a = args[i]
+        c = a[1:2]
+        if c == "" or c in ",:" or a.startswith("-!!"):
+            break                                    # "-" is STDIO
+        if c == "V":
+            if len(a) > 2:
+                raise Usage()
+            return cfg, [], "version"
+        if c in "h?":
+            level = 0
+            if a[2:3] in ("h", "?"):
+                level = 2 if a[3:4] in ("h", "?") else 1
+            return cfg, [level], "help"
+        if c == "d":
+            if a.strip("-d") or not a.startswith("-d"):
+                raise Usage()
+            LOG.level = max(0, LOG.level - (len(a) - 1))
+        elif c == "D":
+            _no_suffix(a)
+            cfg.debug_fds = True
+        elif c == "l":
+            sub = a[2:3]
+            if sub in ("f", "p"):
+                if len(a) > 3:
+                    val = a[3:]
+                elif i + 1 < len(args):
+                    i += 1
+                    val = args[i]
+                else:
+                    raise SocatError(f'option -l{sub} requires an argument; use option "-h" for help')
+                if sub == "f":
+                    LOG.use_file(val)
+                else:
+                    LOG.set_progname(val)
+            elif sub in ("y", "m"):
+                fac = _FACILITIES.get(a[3:] or "daemon", 3 << 3)
+                if sub == "y":
+                    LOG.use_syslog(fac)
+                else:
+                    LOG.mixed = True
+                    cfg.extra["mixed_facility"] = fac
+            elif sub == "s":
+                LOG.stream = sys.stderr
+            elif sub == "u":
+                LOG.micros = True
+            elif sub == "h":
+                LOG.use_hostname()
+            else:
+                raise SocatError(f'unknown log option "{a}"; use option "-h" for help')
+        elif c == "v":
+            _no_suffix(a)
+            cfg.verbose = True
+        elif c == "x":
+            _no_suffix(a)
+            cfg.verbhex = True
+        elif c in "rR":
+            val, i = _arg_value(args, i, f"-{c}")
+            fd = _open_sniff(val, c)
+            if c == "r":
+                cfg.sniff_left = fd
+            else:
+                cfg.sniff_right = fd
+        elif c == "b":
+            val, i = _arg_value(args, i, "-b")
+            cfg.bufsize = number(val, "-b")
+            cfg.bufsize_given = True
+        elif c == "s":
+            _no_suffix(a)
+            cfg.sloppy = True
+        elif c == "t":
+            val, i = _arg_value(args, i, "-t")
+            cfg.closing_timeout = _float(val, "-t")
+        elif c == "T":
+            val, i = _arg_value(args, i, "-T")
+            cfg.total_timeout = _float(val, "-T")
+        elif c == "u":
+            _no_suffix(a)
+            cfg.direction = "lr" if cfg.direction != "rl" else "conflict"
+        elif c == "U":
+            _no_suffix(a)
+            cfg.direction = "rl" if cfg.direction != "lr" else "conflict"
+        elif c == "g":
+            _no_suffix(a)
+            cfg.ignore_groups = True
+        elif c in "LW":
+            if cfg.lockfile:
+                raise SocatError("only one -L and -W option allowed")
+            val, i = _arg_value(args, i, f"-{c}")
+            cfg.lockfile = val
+            cfg.waitlock = c == "W"
+        elif c in "46":
+            _no_suffix(a)
+            cfg.prefer_ip = c
+        else:
+            raise SocatError(f'unknown option "{a}"; use option "-h" for help')
+        i += 1
+    rest = args[i:]
+    if len(rest) != 2:
+        raise SocatError(f'exactly 2 addresses required (there are {len(rest)}); '
+                         f'use option "-h" for help')
+    if cfg.direction == "conflict":
+        raise SocatError("-U and -u must not be combined")
+    return cfg, rest, "run"
+
+
+def _no_suffix(a):
+    if len(a) > 2:
+        raise SocatError(f'option "{a[:2]}" does not take a suffix ("{a[2:]}")'
+                         if False else f'unknown option "{a}"; use option "-h" for help')
+
+
+def _open_sniff(path, c):
+    flags = os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK
+    try:
+        return os.open(path, flags, 0o664)
+    except OSError as e:
+        if e.errno == 6:  # ENXIO: a FIFO without reader
+            return os.open(path, flags & ~os.O_WRONLY | os.O_RDWR, 0o664)
+        raise SocatError(f'option -{c} "{path}": {e.strerror}') from None
+
+
+def _on_signal(signum, frame):
+    LOG.notice(f"socat_signal(): handling signal {signum}")
+    text = f"exiting on signal {signum}"
+    if signum == signal.SIGQUIT:
+        LOG.error(text)
+    elif signum == signal.SIGTERM:
+        LOG.warn(text)
+    else:
+        LOG.notice(text)
+    LOG.notice(f"socat_signal(): finishing signal {signum}")
+    raise SystemExit(128 + signum)
+
+
+def _install_signals():
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
+def _exit_error(text: str) -> int:
+    LOG.error(text)
+    if LOG.level <= NOTICE:
+        LOG.notice("exit(1)")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv if argv is None else argv
+    LOG.set_progname(os.path.basename(argv[0]) if argv else "pysocat")
+    if LOG.progname in ("__main__.py", "-c", ""):
+        LOG.set_progname("pysocat")
+    status = 1
+    try:
+        try:
+            cfg, addrs, action = parse_args(argv[1:])
+        except Usage:
+            from .help import usage
+            sys.stderr.write(usage())
+            return 1
+        if action == "version":
+            from .help import version
+            sys.stdout.write(version())
+            return 0
+        if action == "help":
+            from .help import help_text
+            sys.stdout.write(help_text(addrs[0]))
+            return 0
+        _install_signals()
+        for line in COPYRIGHT:
+            LOG.info(line)
+        LOG.debug(f"socat version {VERSION}")
+        os.environ["SOCAT_VERSION"] = VERSION
+        os.environ.setdefault("SOCAT_PID", str(os.getpid()))
+        os.environ.setdefault("SOCAT_PPID", str(os.getpid()))
+        from .core import run
+        with _lock(cfg):
+            status = run(addrs[0], addrs[1], cfg)
+        LOG.notice(f"exiting with status {status}")
+        return status
+    except SocatError as e:
+        return _exit_error(e.text)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return _exit_error("write(): Broken pipe")
+    except OSError as e:
+        return _exit_error(f"{e.strerror or e}")
+    finally:
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+
+
+class _lock:
+    """-L (fail if locked) and -W (wait) lock files, socat_lock()."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.path = None
+
+    def __enter__(self):
+        path = self.cfg.lockfile
+        if not path:
+            return self
+        import time
+        while True:
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                if not self.cfg.waitlock:
+                    raise SocatError(f'could not obtain lock "{path}"') from None
+                time.sleep(1)
+                continue
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.close(fd)
+            self.path = path
+            LOG.info(f'obtained lock "{path}"')
+            return self
+
+    def __exit__(self, *exc):
+        if self.path:
+            try:
+                os.unlink(self.path)
+                LOG.info(f'released lock "{self.path}"')
+            except OSError as e:
+                LOG.warn(f'unlink("{self.path}"): {e.strerror}')
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Address strings to open endpoints, and the whole socat run — the library core.
+
+The CLI is a thin layer over ``Config`` and ``run``; the public API
+(pysocat/__init__.py) uses the same functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .addresses.base import RDWR, READ, WRITE, OpenContext
+from .errors import SocatError
+from .log import LOG
+from .spec import AddressSpec, DualSpec
+
+UNIVERSAL_GROUPS = frozenset({"APPL", "PROCESS"})
+
+
+@dataclass
+class Config:
+    """socat's command line flags, as data."""
+    bufsize: int = 8192
+    bufsize_given: bool = False
+    closing_timeout: float = 0.5
+    total_timeout: float | None = None
+    direction: str = "both"         # both | lr (-u) | rl (-U)
+    verbose: bool = False
+    verbhex: bool = False
+    sniff_left: int | None = None
+    sniff_right: int | None = None
+    ignore_groups: bool = False     # -g
+    sloppy: bool = False            # -s
+    prefer_ip: str | None = None    # -4 / -6
+    lockfile: str | None = None     # -L / -W
+    waitlock: bool = False
+    debug_fds: bool = False         # -D
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A single address spec joined with its table row and checked options."""
+    spec: AddressSpec
+    row: object
+    params: tuple
+    opts: object
+
+
+def resolve(spec: AddressSpec, ignore_groups: bool = False) -> Resolved:
+    """Look up the type, check the parameter count, parse the options."""
+    from .addresses.registry import lookup
+    from .options.table import Options
+    row, params = lookup(spec)
+    opts = Options.parse(spec.options, row.groups | UNIVERSAL_GROUPS, ignore_groups)
+    return Resolved(spec, row, params, opts)
+
+
+def open_resolved(res: Resolved, ctx: OpenContext):
+    return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
+
+
+def open_spec(spec, mode: int, cfg: Config, index: int = 1, other=None):
+    """Open a single or dual spec for ``mode``; returns an Endpoint."""
+    from .relay.endpoint import DualEndpoint
+    if isinstance(spec, DualSpec):
+        if mode != RDWR:
+            LOG.warn("unidirectional open of dual address")
+        reader = writer = None
+        if mode in (RDWR, READ):
+            reader = open_spec(spec.read, READ, cfg, index, other)
+        if mode in (RDWR, WRITE):
+            try:
+                writer = open_spec(spec.write, WRITE, cfg, index, other)
+            except BaseException:
+                if reader is not None:
+                    reader.close()
+                raise
+        if reader is None:
+            return writer
+        if writer is None:
+            return reader
+        return DualEndpoint(reader, writer)
+    res = resolve(spec, cfg.ignore_groups)
+    ctx = OpenContext(mode=mode, index=index, prefer_ip=cfg.prefer_ip, config=cfg,
+                      extra={"other": other})
+    return open_resolved(res, ctx)
+
+
+def parse_address(text: str):
+    from .parse import parse
+    return parse(text)
+
+
+def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int:
+    """socat's main flow after flag parsing: open both, relay, close."""
+    from .relay.engine import Relay, RelayConfig
+    cfg = cfg or Config()
+    spec1 = parse_address(addr1)
+    if cfg.direction == "lr":
+        mode1 = READ
+    elif cfg.direction == "rl":
+        mode1 = WRITE
+    else:
+        mode1 = RDWR
+    ep1 = open_spec(spec1, mode1, cfg, 1)
+    ep2 = None
+    try:
+        spec2 = parse_address(addr2)
+        mode2 = {RDWR: RDWR, READ: WRITE, WRITE: READ}[mode1]
+        ep2 = open_spec(spec2, mode2, cfg, 2, other=ep1)
+        LOG.info("resolved and opened all sock addresses")
+        if on_ready is not None:
+            on_ready(ep1, ep2)
+        rcfg = RelayConfig(bufsize=cfg.bufsize, closing_timeout=cfg.closing_timeout,
+                           total_timeout=cfg.total_timeout, direction=cfg.direction,
+                           verbose=cfg.verbose, verbhex=cfg.verbhex,
+                           sniff_left=cfg.sniff_left, sniff_right=cfg.sniff_right)
+        children = [c for ep in (ep1, ep2) for c in _children(ep)]
+        relay = Relay(ep1, ep2, rcfg, children)
+        cfg.extra["relay"] = relay
+        status = relay.run()
+    finally:
+        for ep in (ep1, ep2):
+            if ep is not None:
+                ep.close()
+    for c in [c for ep in (ep1, ep2) for c in _children(ep)]:
+        if c.status:
+            raise SocatError(f"waitpid(): child {c.pid} exited with status {c.status}")
+    return status
+
+
+def _children(ep):
+    out = list(getattr(ep, "children", []))
+    for sub in ("reader", "writer"):
+        if hasattr(ep, sub):
+            out += _children(getattr(ep, sub))
+    return out

@@ -1,0 +1,70 @@
+"""Options of the groups every non-network address uses.
+
+FD (any descriptor), NAMED (file system entries), OPEN (open(2) flags),
+APPL (the relay's own per-side behaviour), FORK/EXEC/PARENT (programs).
+Rows only: the families read ``"addr"`` rows themselves; ``openflag`` and
+``fdflag`` rows are applied generically (options/table.py).
+"""
+import os
+
+from .table import opt
+
+# --- OPEN: flags of open(2), honoured by OPEN, GOPEN, PIPE, CREATE ----------
+opt("o-rdonly", "BOOL", "OPEN", "OPEN", ("addr",), "open read-only", ("rdonly",))
+opt("o-wronly", "BOOL", "OPEN", "OPEN", ("addr",), "open write-only", ("wronly",))
+opt("o-rdwr", "BOOL", "OPEN", "OPEN", ("addr",), "open read-write", ("rdwr",))
+opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create"))
+opt("o-excl", "BOOL", "OPEN", "OPEN", ("openflag", os.O_EXCL), "with creat: fail when the file exists", ("excl",))
+opt("o-noctty", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOCTTY), "do not make a tty the controlling terminal", ("noctty",))
+opt("o-sync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_SYNC), "synchronous writes", ("sync",))
+opt("o-dsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DSYNC), "synchronous data writes", ("dsync",))
+opt("o-rsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_RSYNC), "synchronous reads", ("rsync",))
+opt("o-nofollow", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOFOLLOW), "do not follow a symbolic link", ("nofollow",))
+opt("o-directory", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DIRECTORY), "fail unless a directory", ("directory",))
+opt("o-largefile", "BOOL", "OPEN", "OPEN", ("openflag", os.O_LARGEFILE), "allow files over 2 GiB", ("largefile",))
+opt("o-trunc", "BOOL", "OPEN", "LATE", ("addr",), "truncate the file to length 0", ("trunc",))
+# --- FD: any file descriptor ------------------------------------------------
+opt("o-append", "BOOL", "FD,OPEN", "LATE", ("fdflag", os.O_APPEND), "append every write", ("append",))
+opt("o-nonblock", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NONBLOCK), "non-blocking mode", ("nonblock",))
+opt("o-noatime", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NOATIME), "do not update the access time", ("noatime",))
+opt("async", "BOOL", "FD,OPEN", "LATE", ("fdflag", os.O_ASYNC), "signal-driven I/O", ("o-async",))
+opt("cloexec", "BOOL", "FD", "LATE", ("cloexec",), "close on exec")
+opt("flock-ex", "BOOL", "FD", "FD", ("flock", "LOCK_EX"), "exclusive flock(2), waits", ("flock",))
+opt("flock-ex-nb", "BOOL", "FD", "FD", ("flock", "LOCK_EX_NB"), "exclusive flock(2), fails at once", ("flock-nb",))
+opt("flock-sh", "BOOL", "FD", "FD", ("flock", "LOCK_SH"), "shared flock(2), waits")
+opt("flock-sh-nb", "BOOL", "FD", "FD", ("flock", "LOCK_SH_NB"), "shared flock(2), fails at once")
+opt("perm", "MODE_T", "FD,NAMED", "FD", ("fchmod",), "permission bits of the file", ("mode",))
+opt("perm-late", "MODE_T", "FD", "LATE", ("fchmod",), "permission bits, set late")
+opt("user", "UID_T", "FD,NAMED", "FD", ("fchown", "uid"), "owner of the file", ("owner", "uid"))
+opt("user-late", "UID_T", "FD", "LATE", ("fchown", "uid"), "owner, set late", ("uid-l",))
+opt("group", "GID_T", "FD,NAMED", "FD", ("fchown", "gid"), "group of the file", ("gid",))
+opt("group-late", "GID_T", "FD", "LATE", ("fchown", "gid"), "group, set late", ("gid-l",))
+opt("shut-none", "CONST", "FD", "INIT", ("addr",), "do not half-close this side at EOF")
+opt("shut-down", "CONST", "FD", "INIT", ("addr",), "half-close with shutdown(2)")
+opt("shut-close", "CONST", "FD", "INIT", ("addr",), "half-close by closing the descriptor")
+opt("shut-null", "CONST", "FD", "INIT", ("addr",), "half-close by sending an empty packet")
+# --- NAMED: the file system entry -------------------------------------------
+opt("unlink-early", "BOOL", "NAMED", "EARLY", ("addr",), "remove the file before opening", ("unlink",))
+opt("unlink-late", "BOOL", "NAMED", "PASTOPEN", ("addr",), "remove the file right after opening")
+opt("unlink-close", "BOOL", "NAMED", "LATE", ("addr",), "remove the file when the address is closed")
+opt("umask", "MODE_T", "NAMED", "EARLY", ("addr",), "umask while creating the file")
+# --- APPL: how the relay treats this side (valid on every address) ------------
+opt("ignoreeof", "BOOL", "APPL", "LATE", ("addr",), "at EOF keep reading (like tail -f)")
+opt("readbytes", "SIZE_T", "APPL", "LATE", ("addr",), "read at most this many bytes, then EOF", ("bytes",))
+opt("cr", "CONST", "APPL", "LATE", ("addr",), "this side ends lines with CR")
+opt("crnl", "CONST", "APPL", "LATE", ("addr",), "this side ends lines with CR LF", ("crlf",))
+opt("escape", "INT", "APPL", "INIT", ("addr",), "this byte read on this side means EOF")
+# --- FORK / EXEC / PARENT: programs ---------------------------------------------
+opt("pipes", "BOOL", "FORK", "BIGEN", ("addr",), "talk to the program through two pipes")
+opt("pty", "BOOL", "FORK", "BIGEN", ("addr",), "talk to the program through a pseudo terminal")
+opt("nofork", "BOOL", "FORK", "BIGEN", ("addr",), "exec the program in socat's own process")
+opt("stderr", "BOOL", "FORK", "PASTFORK", ("addr",), "program's stderr goes to the channel too")
+opt("fdin", "USHORT", "FORK", "PASTBIGEN", ("addr",), "program reads from this fd")
+opt("fdout", "USHORT", "FORK", "PASTBIGEN", ("addr",), "program writes to this fd")
+opt("setsid", "BOOL", "FORK", "LATE", ("addr",), "program runs in a new session", ("sid",))
+opt("setpgid", "INT", "FORK", "LATE", ("addr",), "program's process group", ("pgid",))
+opt("path", "STRING", "EXEC", "PREEXEC", ("addr",), "PATH for finding the program")
+opt("login", "BOOL", "EXEC", "PREEXEC", ("addr",), "argv[0] starts with '-' (login shell)")
+opt("sighup", "CONST", "PARENT", "LATE", ("addr",), "pass SIGHUP on to the program", ("signal-hup",))
+opt("sigint", "CONST", "PARENT", "LATE", ("addr",), "pass SIGINT on to the program", ("signal-int",))
+opt("sigquit", "CONST", "PARENT", "LATE", ("addr",), "pass SIGQUIT on to the program", ("signal-quit",))

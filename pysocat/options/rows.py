@@ -1,0 +1,5 @@
+"""Every option module; importing this fills the option table.
+
+One module per option family. Add a line when a family gains options.
+"""
+from . import common  # noqa: F401  FD, NAMED, OPEN, APPL, FORK, EXEC, PROCESS

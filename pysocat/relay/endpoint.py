@@ -1,0 +1,143 @@
+"""Endpoints: what the relay engine sees of an opened address.
+
+The relay knows nothing of families. An endpoint has a read fd and a write fd
+(either may be -1), says whether it carries datagrams, and offers read, write,
+half-close (``shutdown_write``) and close. Families subclass only where the
+plain fd calls do not fit (sockets with a peer, TUN packets, …).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+
+from ..errors import SocatError
+from ..log import LOG
+
+# line terminator conventions (socat's LINETERM_*)
+LT_RAW, LT_CR, LT_CRNL = 0, 1, 2
+
+
+class Endpoint:
+    """A pair of file descriptors with socat's per-address transfer settings."""
+
+    datagram = False
+    is_socket = False
+
+    def __init__(self, rfd: int, wfd: int | None = None, name: str = "") -> None:
+        self.rfd = rfd
+        self.wfd = rfd if wfd is None else wfd
+        self.name = name
+        # APPL options the relay honours on this side
+        self.ignoreeof = False
+        self.readbytes = 0
+        self.lineterm = LT_RAW
+        self.escape = -1
+        self.null_eof = False
+        self.end_close = False   # close instead of shutdown at end
+        self.shut = None         # None (default) | "none" | "down" | "close" | "null"
+        self.children: list = []  # pids to reap on close
+        self.on_close: list = []  # callables run after close (unlink-close, …)
+        self._closed = False
+
+    # data -----------------------------------------------------------------
+    def read(self, n: int) -> bytes:
+        return os.read(self.rfd, n)
+
+    def write(self, data) -> int:
+        """Write all of ``data`` (blocking fd); returns the byte count."""
+        view = memoryview(data)
+        total = len(view)
+        fd = self.wfd
+        while view:
+            try:
+                n = os.write(fd, view)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                import select
+                select.select([], [fd], [], 1.0)
+                continue
+            view = view[n:]
+        return total
+
+    def pending(self) -> bool:
+        """True when more data is buffered inside the endpoint (TLS, …)."""
+        return False
+
+    # end of stream ------------------------------------------------------------
+    def shutdown_write(self) -> None:
+        """Half-close: tell the peer no more data comes (socat's xioshutdown)."""
+        if self.shut == "none":
+            return
+        if self.shut == "null":
+            try:
+                os.write(self.wfd, b"")
+            except OSError:
+                pass
+            return
+        if self.is_socket and self.shut != "close":
+            LOG.info(f"shutdown({self.wfd}, 1)")
+            try:
+                s = socket.socket(fileno=self.wfd)
+                try:
+                    s.shutdown(socket.SHUT_WR)
+                finally:
+                    s.detach()
+            except OSError as e:
+                if e.errno not in (errno.ENOTCONN, errno.EBADF):
+                    LOG.warn(f"shutdown({self.wfd}, 1): {e.strerror}")
+            return
+        if self.wfd != self.rfd and self.wfd > 2:
+            _close_quiet(self.wfd)
+            self.wfd = -1
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for fd in {self.rfd, self.wfd}:
+            if fd is not None and fd > 2:
+                _close_quiet(fd)
+        for func in self.on_close:
+            func()
+        for child in self.children:
+            child.reap()
+
+
+class DualEndpoint(Endpoint):
+    """``read-address!!write-address``: reads one endpoint, writes the other."""
+
+    def __init__(self, reader: Endpoint, writer: Endpoint) -> None:
+        super().__init__(reader.rfd, writer.wfd, f"{reader.name}!!{writer.name}")
+        self.reader, self.writer = reader, writer
+        self.datagram = reader.datagram or writer.datagram
+        for attr in ("ignoreeof", "readbytes", "escape", "null_eof"):
+            setattr(self, attr, getattr(reader, attr))
+        self.lineterm = reader.lineterm
+        self.wlineterm = writer.lineterm
+
+    def read(self, n):
+        return self.reader.read(n)
+
+    def write(self, data):
+        return self.writer.write(data)
+
+    def shutdown_write(self):
+        self.writer.shutdown_write()
+
+    def close(self):
+        self.reader.close()
+        self.writer.close()
+
+
+def _close_quiet(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def raise_os(call: str, exc: OSError) -> None:
+    """Turn an OSError into socat's ``call: strerror`` error."""
+    raise SocatError(f"{call}: {exc.strerror}") from None

@@ -1,0 +1,83 @@
+"""The command line: flags, exit codes and socat's error messages."""
+import pytest
+
+from conftest import SOCAT, log_texts, needs_socat, run_pysocat, run_socat
+
+ERROR_CASES = [
+    (["FOO", "-"], 'E unknown device/address "FOO"'),
+    (["-,foo", "-"], 'E parseopts_table(): unknown option "foo"'),
+    (["-"], 'E exactly 2 addresses required (there are 1); use option "-h" for help'),
+    (["-", "-", "-"], 'E exactly 2 addresses required (there are 3); use option "-h" for help'),
+    (["EXEC:echo:x", "-"], 'E "EXEC:echo": wrong number of parameters (2 instead of 1)'),
+    (["STDIO:x", "-"], 'E STDIO: wrong number of parameters (1 instead of 0)'),
+    (["PIPE:a:b", "-"], 'E PIPE: wrong number of parameters (2 instead of 1)'),
+    (['SYSTEM:"echo', "-"], 'E unexpected end of address "SYSTEM:"echo"'),
+    (["-,readbytes=x", "-"], 'E parseopts(): missing numerical value of option "readbytes=x"'),
+    (["-,readbytes=5x", "-"], 'E parseopts(): trailing garbage in numerical arg of option "readbytes=5x"'),
+    (["-,cr=1", "-"], 'E no value permitted for option "cr"'),
+    (["-,path=/bin", "-"], 'E parseopts_table(): option "path" not supported with this address type'),
+    (["-", "OPEN:/nonexistent/x"], 'E open("/nonexistent/x", 02, 0666): No such file or directory'),
+    (["-Z", "-", "-"], 'E unknown option "-Z"; use option "-h" for help'),
+    (["-u", "-U", "-", "-"], 'E -U and -u must not be combined'),
+]
+
+
+@pytest.mark.parametrize("args,message", ERROR_CASES)
+def test_error_message_and_exit_code(args, message):
+    r = run_pysocat(*args)
+    assert r.returncode == 1
+    assert log_texts(r.stderr) == [message]
+    assert b"Traceback" not in r.stderr
+
+
+@needs_socat
+@pytest.mark.parametrize("args,message", ERROR_CASES)
+def test_error_matches_real_socat(args, message):
+    r = run_socat(*args)
+    assert r.returncode == 1
+    assert log_texts(r.stderr) == [message]
+
+
+def test_error_at_notice_level_logs_exit():
+    r = run_pysocat("-dd", "FOO", "-")
+    assert log_texts(r.stderr) == ['E unknown device/address "FOO"', "N exit(1)"]
+
+
+def test_lp_sets_program_name():
+    r = run_pysocat("-lp", "socat", "FOO", "-")
+    line = r.stderr.decode().strip()
+    assert " socat[" in line and line.endswith('E unknown device/address "FOO"')
+
+
+def test_version_lists_features():
+    r = run_pysocat("-V")
+    out = r.stdout.decode()
+    assert r.returncode == 0
+    assert "1.7.4.4" in out.splitlines()[1]
+    for f in ("STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "PIPE", "EXEC", "SYSTEM"):
+        assert f"  #define WITH_{f} 1" in out
+    assert "  #undef WITH_READLINE" in out
+
+
+def test_help_lists_only_table_rows():
+    out = run_pysocat("-hh").stdout.decode()
+    assert "      exec:<command-line>\t" in out
+    assert "      ignoreeof\tgroups=APPL\tphase=LATE\ttype=BOOL" in out
+    assert "readline" not in out
+
+
+def test_stdio_echo_both_ways():
+    r = run_pysocat("-ddd", "-", "-", input=b"hello\n")
+    assert r.returncode == 0
+    assert r.stdout == b"hello\n"
+    texts = log_texts(r.stderr)
+    assert "N starting data transfer loop with FDs [0,1] and [0,1]" in texts
+    assert "I transferred 6 bytes from 0 to 1" in texts
+    assert texts[-1] == "N exiting with status 0"
+
+
+@needs_socat
+def test_stdio_log_lines_match_socat():
+    a = log_texts(run_pysocat("-ddd", "-", "-", input=b"hello\n").stderr)
+    b = log_texts(run_socat("-ddd", "-", "-", input=b"hello\n").stderr)
+    assert a == b
