@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Run socat's test.sh against one binary, as root, inside a private network
+# namespace made for this run, under a wall-clock bound.
+#
+#   netns-run.sh SUITE_DIR SOCAT_BINARY OUT_DIR BOUND_SECONDS [test.sh args...]
+#
+# SUITE_DIR is an unpacked socat source tree (it holds test.sh and the helper
+# scripts test.sh calls); it is copied so that runs never share a working dir.
+# OUT_DIR receives stdout, stderr, rc and env.txt.  Everything test.sh does
+# happens in namespace "pyconf-<pid>": loopback up, one veth end with
+# 10.231.0.1/24 (fd00:231::1/64) and a default route through the other end,
+# which lives in a second namespace "pyconf-<pid>-peer" with 10.231.0.2.
+# Nothing can leave: the peer namespace has no further links.
+set -u
+
+if [ $# -lt 4 ]; then
+    echo "usage: $0 SUITE_DIR SOCAT_BINARY OUT_DIR BOUND_SECONDS [test.sh args...]" >&2
+    exit 2
+fi
+SUITE_DIR=$(cd "$1" && pwd) || exit 2
+SOCAT_BIN=$2
+OUT_DIR=$3
+BOUND=$4
+shift 4
+
+if [ "$(id -u)" != 0 ]; then
+    echo "$0: must run as root (network namespaces, privileged tests)" >&2
+    exit 2
+fi
+if ! [ -x "$SOCAT_BIN" ]; then
+    echo "$0: $SOCAT_BIN is not executable" >&2
+    exit 2
+fi
+case "$SOCAT_BIN" in /*) ;; *) SOCAT_BIN="$(pwd)/$SOCAT_BIN" ;; esac
+
+# --- tools test.sh needs ------------------------------------------------------
+need=()
+command -v ip      >/dev/null 2>&1 || need+=(iproute2)
+command -v ping    >/dev/null 2>&1 || need+=(iputils-ping)
+command -v od      >/dev/null 2>&1 || need+=(coreutils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v procan  >/dev/null 2>&1 || need+=(socat)   # procan/filan come with it
+command -v timeout >/dev/null 2>&1 || need+=(coreutils)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing missing packages: ${need[*]}" >&2
+    timeout 600 apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "${need[@]}" >&2 || {
+        echo "$0: could not install ${need[*]}" >&2; exit 2; }
+fi
+
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+
+NS="pyconf-$$"
+PEER="pyconf-$$-peer"
+VIN="pyc$$i"      # interface names must stay under 16 characters
+VOUT="pyc$$o"
+RUN_DIR=$(mktemp -d /tmp/pyconf.XXXXXX)
+
+cleanup() {
+    local ns pid i
+    for ns in "$NS" "$PEER"; do
+        ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+        # Whatever still runs in our namespace was started by this run.
+        for i in 1 2 3; do
+            pids=$(ip netns pids "$ns" 2>/dev/null)
+            [ -z "$pids" ] && break
+            for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+            sleep 1
+        done
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+set -e
+ip netns add "$NS"
+ip netns add "$PEER"
+ip -n "$NS" link set lo up
+ip -n "$PEER" link set lo up
+ip link add "$VIN" netns "$NS" type veth peer name "$VOUT" netns "$PEER"
+ip -n "$NS"   addr add 10.231.0.1/24 dev "$VIN"
+ip -n "$PEER" addr add 10.231.0.2/24 dev "$VOUT"
+ip -n "$NS"   addr add fd00:231::1/64 dev "$VIN" nodad 2>/dev/null || true
+ip -n "$PEER" addr add fd00:231::2/64 dev "$VOUT" nodad 2>/dev/null || true
+ip -n "$NS"   link set "$VIN" up
+ip -n "$PEER" link set "$VOUT" up
+ip -n "$NS"   route add default via 10.231.0.2
+ip -n "$NS" -6 route add default via fd00:231::2 2>/dev/null || true
+set +e
+
+# A private copy of the suite: test.sh writes certificates into its cwd.
+cp -a "$SUITE_DIR" "$RUN_DIR/suite"
+mkdir -p "$RUN_DIR/tmp"
+
+{
+    echo "socat=$SOCAT_BIN"
+    echo "args=$*"
+    echo "bound=$BOUND"
+    echo "started=$(date -u +%FT%TZ)"
+    echo "namespace=$NS interface=$VIN"
+} >"$OUT_DIR/env.txt"
+
+# timeout puts test.sh and all it spawns in its own process group and ends that group.
+ip netns exec "$NS" env -C "$RUN_DIR/suite" \
+    SOCAT="$SOCAT_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
+    timeout -k 20 "$BOUND" ./test.sh "$@" \
+    </dev/null >"$OUT_DIR/stdout" 2>"$OUT_DIR/stderr"
+rc=$?
+echo "$rc" >"$OUT_DIR/rc"
+echo "finished=$(date -u +%FT%TZ) rc=$rc" >>"$OUT_DIR/env.txt"
+[ "$rc" = 124 ] && echo "test.sh hit the wall-clock bound of ${BOUND}s" >&2
+exit "$rc"

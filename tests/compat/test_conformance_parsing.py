@@ -1,0 +1,105 @@
+"""The conformance harness's parsers (conformance/testmap.py, conformance/scorecard.py)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
+
+import scorecard as sc  # noqa: E402
+from testmap import expand, parse_testsh  # noqa: E402
+
+SCRIPT = r'''
+N=1
+numOK=0
+NAME=UNISTDIO
+case "$TESTS" in
+*%$N%*|*%functions%*|*%stdio%*|*%$NAME%*)
+esac
+N=$((N+1))
+
+METHODS="TLS1 DTLS1"
+while read NAMEKEYW FEAT RUNS; do
+if [ -z "$NAMEKEYW" ] || [[ "$NAMEKEYW" == \#* ]]; then continue; fi
+feat=$(tolower $FEAT)
+NAME=${NAMEKEYW}_HALFCLOSE
+case "$TESTS" in
+*%$N%*|*%functions%*|*%$feat%*|*%halfclose%*|*%$NAME%*)
+esac
+N=$((N+1))
+done <<<"
+UNIXCONNECT   UNIX  unix UNIX-CONNECT:\$ts
+# TCP4 commented out
+TCP4CONNECT   TCP4  tcp4 TCP4:\$LOCALHOST:\$PORT
+"
+for method in $METHODS; do
+NAME=OPENSSL_METHOD_$method
+METHFAM=$(tolower "${method%%[0-9]*}")
+case "$TESTS" in
+*%$N%*|*%openssl%*|*%$METHFAM%*|*%$NAME%*)
+esac
+N=$((N+1))
+done
+echo "Summary: $((N-1)) tests"
+NAME=TEMPLATE
+N=$((N+1))
+'''
+
+
+def test_testmap_expands_loops():
+    t = parse_testsh(SCRIPT)
+    assert {n: (i.name, i.features) for n, i in t.items()} == {
+        1: ("UNISTDIO", ["functions", "stdio"]),
+        2: ("UNIXCONNECT_HALFCLOSE", ["functions", "unix", "halfclose"]),
+        3: ("TCP4CONNECT_HALFCLOSE", ["functions", "tcp4", "halfclose"]),
+        4: ("OPENSSL_METHOD_TLS1", ["openssl", "tls"]),
+        5: ("OPENSSL_METHOD_DTLS1", ["openssl", "dtls"]),
+    }
+
+
+def test_expand_forms():
+    env = {"addr": "unix-listen", "protov": "tcp4"}
+    assert expand("$(toupper $addr)", env) == "UNIX-LISTEN"
+    assert expand('"${protov%%[0-9]}"', env) == "tcp"
+    assert expand('"$(echo "$protov" |tr a-z A-Z)"', env) == "TCP4"
+    assert expand("${addr/-/_}", env) == "unix_listen"
+
+
+OUTPUT = """Using temp directory /tmp/x
+test   1 UNISTDIO: unidirectional throughput from stdin to stdout... OK
+test   2 UNPIPESTDIO: stdio with simple echo via internal pipe... FAILED: socat:
+test   3 READLINE: readline with password and sigint... READLINE not available
+test   4 NORES: something... NO RESULT (ph.1 server not working):
+test   5 HANG: printed a header, then the run was cut short...
+Summary: 462 tests, 5 selected; 1 ok, 2 failed, 2 could not be performed
+CANT:  3 4
+FAILED:  2 5
+"""
+
+
+def test_parse_output_complete():
+    r = sc.parse_output(OUTPUT)
+    assert r.complete and r.total_tests == 462
+    assert r.results == {1: sc.OK, 2: sc.FAILED, 3: sc.CANT, 4: sc.CANT, 5: sc.FAILED}
+    assert r.counts() == {"ok": 1, "failed": 2, "cant": 2, "selected": 5}
+
+
+def test_parse_output_cut_short():
+    r = sc.parse_output("\n".join(OUTPUT.splitlines()[:6]))
+    assert not r.complete
+    assert r.results == {1: sc.OK, 2: sc.FAILED, 3: sc.CANT, 4: sc.CANT, 5: sc.FAILED}
+
+
+def test_scorecard_and_regressions():
+    tmap = parse_testsh(SCRIPT)
+    runs = {
+        "pysocat": {"results": {1: sc.OK, 2: sc.FAILED}, "titles": {}, "reasons": {}},
+        "classic": {"results": {1: sc.OK, 2: sc.OK, 3: sc.CANT}, "titles": {}, "reasons": {}},
+    }
+    card = sc.build(tmap, runs, {})
+    assert card["runs"]["pysocat"]["summary"] == {"ok": 1, "failed": 1, "cant": 0, "notrun": 1}
+    assert card["classic_passes_pysocat_not"]["by_feature"] == {"halfclose": [2], "unix": [2]}
+    assert card["pysocat_passes_classic_not"] == []
+    newer = sc.build(tmap, {**runs, "pysocat": {"results": {1: sc.FAILED, 2: sc.OK},
+                                                 "titles": {}, "reasons": {}}}, {})
+    assert sc.regressions(card, newer) == [1]
+    assert "| 2 | UNIXCONNECT_HALFCLOSE | FAILED | OK |" in sc.render_md(card)
