@@ -22,7 +22,10 @@ SCENARIOS = {
 }
 
 # Mark here, with the reason, scenarios pysocat does not pass yet (strict=False).
-XFAIL: dict[str, str] = {}
+XFAIL: dict[str, str] = {
+    "wrong-parameter-count": "pysocat has no TCP4 address yet (reports unknown address)",
+    "tcp4-client-to-listener": "pysocat has no TCP4 address yet",
+}
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
