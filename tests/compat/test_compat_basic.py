@@ -2,6 +2,7 @@
 
 import pytest
 
+from compat_fixtures import classic, pysocat  # noqa: F401  (fixtures)
 from differential import Peer, Scenario, assert_same
 
 SCENARIOS = {

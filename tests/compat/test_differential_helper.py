@@ -1,5 +1,6 @@
 """The differential helper itself: normalisation, and classic-vs-classic determinism."""
 
+from compat_fixtures import classic  # noqa: F401  (fixture)
 from differential import Binary, Peer, Scenario, diff_outcomes, normalise_log, run
 
 

@@ -1,4 +1,8 @@
-"""Fixtures for the differential tests: real socat vs pysocat (issue 5)."""
+"""Fixtures for the differential tests: real socat vs pysocat (issue 5).
+
+Not a conftest.py: tests/conftest.py is imported by name ("from conftest import"),
+and a second conftest module would shadow it.  Test modules import these fixtures.
+"""
 
 import sys
 from pathlib import Path
