@@ -56,6 +56,8 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
     esc = opts.get("escape")
     if esc is not None:
         ep.escape = esc & 0xFF
+    if opts.unused("setsid"):
+        os.setsid()               # not consumed by a program child: socat's own
     for shut in ("none", "down", "close", "null"):
         if opts.get(f"shut-{shut}"):
             ep.shut = shut
@@ -66,7 +68,7 @@ def apply_named_early(path: str, opts) -> bool:
     """NAMED options before the open: unlink-early, umask. Returns 'exists'."""
     from ..log import LOG
     exists = os.path.lexists(path)
-    if exists and opts.get("unlink-early"):
+    if exists and (opts.get("unlink-early") or opts.get("unlink")):
         LOG.info(f'"{path}" already exists; removing it')
         try:
             os.unlink(path)

@@ -22,6 +22,9 @@ from .base import DIRECTION, RDWR, READ, WRITE, finish
 from .registry import address
 
 
+GRACE = 0.2   # seconds a child may take to exit after the relay ended
+
+
 class ChildProcess:
     """A forked child the relay must watch and finally reap."""
 
@@ -62,7 +65,12 @@ class ChildProcess:
         if self.status is not None:
             return
         try:
+            # a child that closed its side is usually exiting: give it a moment
+            deadline = time.monotonic() + GRACE
             pid, status = os.waitpid(self.pid, os.WNOHANG)
+            while pid == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid == 0:
                 os.kill(self.pid, signal.SIGTERM)
                 deadline = time.monotonic() + 1.0
@@ -107,10 +115,8 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
     setsid = bool(opts.get("setsid"))
     pgid = opts.get("setpgid")
     path = opts.get("path")
-    login = bool(opts.get("login"))
+    login = bool(opts.get("dash"))
     nofork = bool(opts.get("nofork"))
-    for sig in ("sighup", "sigint", "sigquit"):
-        opts.get(sig)   # the relay passes these on (see cli)
     argv = None if is_system else _split_command(command)
     if not is_system and not argv:
         raise SocatError(f'"{spec.head}:{command}": wrong number of parameters (0 instead of 1)')

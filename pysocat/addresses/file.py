@@ -30,10 +30,15 @@ def _access(ctx, opts) -> int:
 
 
 def open_path(path: str, mode: int, opts, extra_flags: int = 0) -> int:
-    """socat's _xioopen_open: flags from the OPEN options, perm for creation."""
+    """socat's _xioopen_open: flags from the OPEN options, perm for creation.
+
+    append, nonblock, async and trunc go into open(2) itself, as in socat.
+    """
     flags = _ACC[mode] | opts.openflags() | extra_flags
-    if opts.get("o-trunc"):
-        flags |= os.O_TRUNC
+    for name, flag in (("append", os.O_APPEND), ("o-nonblock", os.O_NONBLOCK),
+                       ("async", os.O_ASYNC), ("o-trunc", os.O_TRUNC)):
+        if opts.get(name):
+            flags |= flag
     perm = opts.get("perm")
     if perm is None:
         perm = 0o666
@@ -56,10 +61,10 @@ def open_open(ctx, row, spec, opts, params):
     apply_named_early(path, opts)
     mode = _access(ctx, opts)
     try:
-        st = os.stat(path)
-        LOG.notice(f'opening {filetype(st.st_mode)} "{path}" for {DIRECTION[mode]}')
+        st_mode = os.stat(path).st_mode
     except OSError:
-        pass
+        st_mode = 0
+    LOG.notice(f'opening {filetype(st_mode)} "{path}" for {DIRECTION[mode]}')
     return _file_endpoint(open_path(path, mode, opts), path, opts)
 
 
@@ -74,6 +79,7 @@ def open_create(ctx, row, spec, opts, params):
     except OSError as e:
         raise SocatError(f'creat("{path}", 0{perm:03o}): {e.strerror}') from None
     LOG.notice(f'creating regular file "{path}" for {DIRECTION[mode]}')
+    LOG.info(f'creat("{path}", 0{perm:03o}) -> {fd}')
     ep = _file_endpoint(fd, path, opts)
     if ctx.mode == READ:
         ep.wfd = -1
@@ -94,9 +100,10 @@ def open_gopen(ctx, row, spec, opts, params):
         return _connect_unix(path, ctx, opts)
     LOG.info(f'"{path}" is not a socket, open()\'ing it')
     mode = _access(ctx, opts)
-    if exists:
-        LOG.notice(f'opening {filetype(st_mode)} "{path}" for {DIRECTION[mode]}')
-    fd = open_path(path, mode, opts)
+    # an existing file is appended to, a missing one created (socat's gopen)
+    extra = (os.O_APPEND if mode != READ else 0) if exists else os.O_CREAT
+    LOG.notice(f'opening {filetype(st_mode)} "{path}" for {DIRECTION[mode]}')
+    fd = open_path(path, mode, opts, extra)
     return _file_endpoint(fd, path, opts)
 
 

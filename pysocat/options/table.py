@@ -103,6 +103,15 @@ class Options:
                 found = it.value
         return found
 
+    def unused(self, name: str):
+        """The value of an option given but not yet consumed (marks it used)."""
+        val = None
+        for it in self.items:
+            if it.row.name == name and not it.used:
+                it.used = True
+                val = it.value
+        return val
+
     def has(self, name: str) -> bool:
         return any(it.row.name == name for it in self.items)
 

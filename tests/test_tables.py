@@ -1,0 +1,49 @@
+"""The tables agree with socat 1.7.4.4: names, aliases, groups, phases, types."""
+import subprocess
+
+import pytest
+
+from conftest import SOCAT, needs_socat
+from pysocat.addresses import registry
+from pysocat.help import _type
+from pysocat.options import table
+
+
+def _socat_options():
+    out = subprocess.run([SOCAT, "-hhh"], capture_output=True, text=True).stdout
+    rows, aliases, in_opts = {}, {}, False
+    for line in out.splitlines():
+        if line.startswith("   opt:"):
+            in_opts = True
+            continue
+        s = line.strip()
+        if not in_opts or not s:
+            continue
+        if " is an alias for " in s:
+            a, b = s.split(" is an alias for ")
+            aliases[a] = b
+        else:
+            name, groups, phase, vtype = s.split("\t")
+            rows[name] = (frozenset(groups[7:].split(",")), phase[6:], vtype[5:])
+    return rows, aliases
+
+
+@needs_socat
+def test_every_option_row_is_named_like_socat():
+    rows, aliases = _socat_options()
+    table.load_all()
+    for row in table.ROWS:
+        assert row.name in rows, f"{row.name} is not a canonical socat option name"
+        for a in row.aliases:
+            assert aliases.get(a) == row.name, f"{a} is not socat's alias of {row.name}"
+        groups, phase, vtype = rows[row.name]
+        assert row.groups == groups, row.name
+        assert row.phase == phase, row.name
+        assert _type(row.type) == vtype, row.name
+
+
+def test_option_and_address_names_are_unique_and_lower_case():
+    table.load_all()
+    registry.load_all()
+    for name in list(table.OPTIONS) + list(registry.ADDRESSES):
+        assert name == name.lower()
