@@ -16,7 +16,7 @@ from ..log import LOG
 
 # Family modules, each registering its rows on import. One family per module.
 FAMILIES = (
-    "stdio", "file", "pipe", "exec",
+    "stdio", "file", "pipe", "exec", "tun",
 )
 
 # WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)

@@ -1,0 +1,219 @@
+"""TUN[:<ip-addr>/<bits>]: a new TUN (IP packets) or TAP (Ethernet frames) interface.
+
+As socat's xio-tun.c: open the cloning device (``tun-device``, default
+/dev/net/tun), ``TUNSETIFF`` with the name (``tun-name``), type (``tun-type``)
+and ``iff-no-pi``; then configure the new interface: the address and prefix
+from the parameter, and the ``iff-*`` flags merged into the flags the system
+set. socat uses SIOCSIF* ioctls; pysocat sets the same through netlink
+(pyroute2, imported only here, when a TUN address is opened), reads the flags
+back on a helper socket as socat does, and keeps socat's messages. One read is one packet, one write is one packet.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import struct
+
+from ..errors import SocatError
+from ..log import LOG
+from ..relay.endpoint import Endpoint
+from .base import apply_named_early, finish
+from .file import open_path
+from .registry import address
+
+TUNSETIFF = 0x400454CA
+IFF_TUN, IFF_TAP, IFF_NO_PI = 0x0001, 0x0002, 0x1000
+IFF_BROADCAST = 0x2
+SIOCGIFFLAGS = 0x8913
+IFNAMSIZ = 16
+
+
+class PacketEndpoint(Endpoint):
+    """A descriptor where every read returns and every write sends one packet."""
+
+    datagram = True
+
+    def write(self, data) -> int:
+        while True:
+            try:
+                return os.write(self.wfd, data)
+            except InterruptedError:
+                continue
+
+
+def resolve_ip4(node: str) -> str:
+    """socat's xiogetaddrinfo(node, NULL, PF_UNSPEC, …) as TUN uses it: a dotted quad."""
+    flags, family = socket.AI_PASSIVE, socket.AF_UNSPEC
+    if len(node) > 1 and node[0] == "[" and node[-1] == "]":
+        node = node[1:-1]
+        flags |= socket.AI_NUMERICHOST
+        family = socket.AF_INET6
+    try:
+        socket.inet_pton(socket.AF_INET, node)
+        if family == socket.AF_UNSPEC:
+            return node
+    except OSError:
+        pass
+    try:
+        res = socket.getaddrinfo(node, None, family, 0, 0, flags)
+    except socket.gaierror as e:
+        raise SocatError(f'getaddrinfo("{node}", "NULL", {{{flags},{family},0,0}}, {{}}): '
+                         f"{e.strerror}") from None
+    for fam, _, _, _, sa in res:
+        if fam == socket.AF_INET:
+            return sa[0]
+    return "0.0.0.0"   # socat copies an IPv6 result's sin6_flowinfo into sin_addr
+
+
+def parse_network_ip4(text: str) -> tuple[str, int | None, bytes]:
+    """socat's xioparsenetwork_ip4: ``addr/bits`` or ``addr:mask``.
+
+    Returns (address, prefix length or None if the mask is not contiguous, mask bytes).
+    """
+    if "/" in text:
+        pos = text.index("/")
+        digits = text[pos + 1:]
+        bits = _c_strtoul10(digits)
+        if bits is None:
+            raise SocatError(f'not a valid netmask in "{text}"')
+        if bits > 32:
+            raise SocatError(f'netmask "{text}" is too large')
+        mask = (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF if bits else 0
+        maskb = struct.pack("!I", mask)
+    elif ":" in text:
+        pos = text.index(":")
+        maskb = socket.inet_aton(resolve_ip4(text[pos + 1:]))
+    else:
+        raise SocatError(f'xioparsenetwork_ip4("{text}",,): missing netmask delimiter')
+    addr = resolve_ip4(text[:pos])
+    m = struct.unpack("!I", maskb)[0]
+    inv = ~m & 0xFFFFFFFF
+    bits = None if inv & (inv + 1) else 32 - inv.bit_length()
+    return addr, bits, maskb
+
+
+def _c_strtoul10(s: str) -> int | None:
+    """strtoul(s, &end, 10) when it consumes all of a non-empty s, else None."""
+    t = s.lstrip(" \t\n\r\f\v")
+    neg = t[:1] == "-"
+    if t[:1] in "+-":
+        t = t[1:]
+    if not s or not (t.isdigit() and t.isascii()):
+        return None
+    n = int(t)
+    return (-n) % 2**64 if neg else n
+
+
+def _iff_masks(opts) -> tuple[int, int]:
+    """The iff-* options as (flags to set, flags to clear), in command line order."""
+    from ..options.interface import IFF_FLAGS
+    setm = clear = 0
+    for it in opts.items:
+        bit = IFF_FLAGS.get(it.row.name)
+        if bit is None:
+            continue
+        it.used = True
+        if it.value:
+            setm |= bit[0]
+        else:
+            clear |= bit[0]
+    return setm, clear
+
+
+def open_tun(ctx, row, spec, opts, params):
+    device = opts.get("tun-device") or "/dev/net/tun"
+    apply_named_early(device, opts)
+    LOG.notice("creating tunnel network interface")
+    fd = open_path(device, ctx.mode, opts)
+    try:
+        return _setup(fd, opts, params)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _setup(fd, opts, params):
+    name = opts.get("tun-name") or ""
+    flags = IFF_TUN
+    tuntype = opts.get("tun-type")
+    if tuntype is not None:
+        if tuntype == "tap":
+            flags = IFF_TAP
+        elif tuntype != "tun":
+            raise SocatError(f'unknown tun-type "{tuntype}"')
+    if opts.get("iff-no-pi"):
+        flags |= IFF_NO_PI
+    ifr = struct.pack("16sH22x", name.encode()[:IFNAMSIZ], flags)
+    try:
+        ifr = fcntl.ioctl(fd, TUNSETIFF, ifr)
+    except OSError as e:
+        raise SocatError(f'ioctl({fd}, TUNSETIFF, {{"{name[:IFNAMSIZ]}"}}: {e.strerror}') from None
+    ifname = ifr[:IFNAMSIZ].split(b"\0", 1)[0].decode(errors="replace")
+    # like socat, a socket for asking about the interface, open while the TUN is
+    try:
+        helper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 0)
+    except OSError as e:
+        raise SocatError(f"socket(PF_INET, SOCK_DGRAM, 0): {e.strerror}") from None
+    LOG.info(f"socket(2, 2, 0) -> {helper.fileno()}")
+    try:
+        setm, clear = _iff_masks(opts)
+        network = parse_network_ip4(params[0]) if params else None
+        _configure(helper, ifr[:IFNAMSIZ], ifname, network, params[0] if params else "",
+                   setm, clear)
+    except BaseException:
+        helper.close()
+        raise
+    ep = PacketEndpoint(fd, fd, ifname)
+    ep.on_close.append(helper.close)
+    return finish(ep, opts)
+
+
+def _get_flags(helper, rawname: bytes, ifname: str) -> int:
+    try:
+        res = fcntl.ioctl(helper.fileno(), SIOCGIFFLAGS, struct.pack("16sH22x", rawname, 0))
+    except OSError as e:
+        raise SocatError(f'ioctl({helper.fileno()}, SIOCGIFFLAGS, {{"{ifname}"}}: '
+                         f"{e.strerror}") from None
+    return struct.unpack_from("H", res, IFNAMSIZ)[0]
+
+
+def _configure(helper, rawname, ifname, network, text, setm, clear):
+    """Address, prefix and flags of the new interface, set through netlink."""
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    hfd = helper.fileno()
+    with IPRoute() as ipr:
+        idx = ipr.link_lookup(ifname=ifname)[0]
+        if network is not None:
+            addr, bits, maskb = network
+            if bits is None:
+                s_addr = struct.unpack("=I", maskb)[0]
+                raise SocatError(f'ioctl({hfd}, SIOCSIFNETMASK, {{"0x{s_addr:08d}", "{text}"}}, '
+                                 f"{os.strerror(22)}")
+            kw = {}
+            if _get_flags(helper, rawname, ifname) & IFF_BROADCAST and bits < 31:
+                net = struct.unpack("!I", socket.inet_aton(addr))[0]
+                host = (1 << (32 - bits)) - 1
+                kw["broadcast"] = socket.inet_ntoa(struct.pack("!I", net | host))
+            try:
+                ipr.addr("add", index=idx, address=addr, prefixlen=bits, **kw)
+            except NetlinkError as e:
+                raise SocatError(f'ioctl({hfd}, SIOCSIFADDR, {{"{ifname}", "{text}"}}: '
+                                 f"{os.strerror(e.code)}") from None
+        sysflags = _get_flags(helper, rawname, ifname)
+        LOG.debug(f'"{ifname}": system set flags: 0x{sysflags:x}')
+        merged = (sysflags | setm) & ~clear & 0xFFFF
+        LOG.debug(f'"{ifname}": xio merged flags: 0x{merged:x}')
+        try:
+            ipr.link("set", index=idx, flags=merged, change=0xFFFF)
+        except NetlinkError as e:
+            signed = merged - 0x10000 if merged & 0x8000 else merged
+            raise SocatError(f'ioctl({hfd}, SIOCSIFFLAGS, {{"{ifname}", {signed}}}: '
+                             f"{os.strerror(e.code)}") from None
+    LOG.debug(f'"{ifname}": resulting flags: 0x{_get_flags(helper, rawname, ifname):x}')
+
+
+address("tun", "[:<ip-addr>/<bits>]", "FD,CHR,NAMED,OPEN,INTERFACE", open_tun, "TUN",
+        "a new TUN/TAP network interface, with this address and prefix",
+        params=("ip-addr/bits",), nparams=(0, 1), count_text="0 or 1")
