@@ -123,8 +123,8 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
             if ep is not None:
                 ep.close()
     for c in [c for ep in (ep1, ep2) for c in _children(ep)]:
-        if c.status:
-            raise SocatError(f"waitpid(): child {c.pid} exited with status {c.status}")
+        if c.failure:
+            raise SocatError(c.failure)
     return status
 
 

@@ -32,12 +32,16 @@ class ChildProcess:
         self.pid = pid
         self.index = index
         self.status: int | None = None
+        self.failure: str | None = None   # socat's error text, if the child failed
 
     def _record(self, status: int) -> None:
         if os.WIFEXITED(status):
             self.status = os.WEXITSTATUS(status)
+            if self.status:
+                self.failure = f"waitpid(): child {self.pid} exited with status {self.status}"
         else:
             self.status = 128 + os.WTERMSIG(status)
+            self.failure = f"waitpid(): child {self.pid} exited on signal {os.WTERMSIG(status)}"
 
     def poll_exit(self, from_signal: bool = False) -> bool:
         """Reap without blocking; raise socat's error for a failed child."""
@@ -54,10 +58,8 @@ class ChildProcess:
             LOG.notice("childdied(): handling signal 17")
             LOG.info(f"exec'd process {self.pid} on socket {self.index} terminated")
         self._record(status)
-        if os.WIFEXITED(status) and self.status != 0:
-            raise SocatError(f"waitpid(): child {self.pid} exited with status {self.status}")
-        if os.WIFSIGNALED(status):
-            raise SocatError(f"waitpid(): child {self.pid} exited on signal {os.WTERMSIG(status)}")
+        if self.failure:
+            raise SocatError(self.failure)
         return True
 
     def reap(self) -> None:

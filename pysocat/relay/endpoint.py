@@ -96,13 +96,14 @@ class Endpoint:
         if self._closed:
             return
         self._closed = True
+        # reap first: closing a pty master would hang up a child still exiting
+        for child in self.children:
+            child.reap()
         for fd in {self.rfd, self.wfd}:
             if fd is not None and fd > 2:
                 _close_quiet(fd)
         for func in self.on_close:
             func()
-        for child in self.children:
-            child.reap()
 
 
 class DualEndpoint(Endpoint):
