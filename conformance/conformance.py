@@ -113,15 +113,29 @@ def _version_line(binary: str) -> str:
 
 
 def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
-              tests: list[str], out: Path | None = None) -> tuple[sc.RunResult, dict]:
+              tests: list[str], out: Path | None = None, *, tmap: dict | None = None,
+              chunk: int = 0, chunk_bound: int = 900) -> tuple[sc.RunResult, dict]:
     out = out or WORK / label
     if out.exists():
         shutil.rmtree(out)
     cmd = [str(HERE / "netns-run.sh"), str(suite), binary, str(out), str(bound), "-t", t, *tests]
+    env = dict(os.environ)
+    if chunk and not tests:
+        # The whole suite in bounded chunks of test numbers (a hang costs one chunk),
+        # preceded by test.sh's own consistency checks.
+        WORK.mkdir(parents=True, exist_ok=True)
+        top = max(tmap) if tmap else 470
+        lines = [f"-t {t} consistency"]
+        for lo in range(1, top + 1, chunk):
+            lines.append(f"-t {t} " + " ".join(str(n) for n in range(lo, min(lo + chunk, top + 1))))
+        chunks_file = WORK / f"{label}.chunks"
+        chunks_file.write_text("\n".join(lines) + "\n")
+        env["CONF_CHUNKS"] = str(chunks_file)
+        env["CONF_CHUNK_BOUND"] = str(chunk_bound)
     t0 = time.monotonic()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        _run(cmd, bound + 120)
+        _run(cmd, bound + 120, env=env)
     except subprocess.TimeoutExpired:
         log(f"{label}: netns-run.sh overran its bound")
     secs = round(time.monotonic() - t0)
@@ -135,7 +149,10 @@ def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
         "rc": r.rc,
         "complete": r.complete,
         "selection": " ".join(tests) if tests else "all (Debian-patched NUMCOND)",
+        "chunked": f"{chunk} test numbers per test.sh run, each bounded by {chunk_bound}s"
+                   if chunk and not tests else "no",
         "summary_line": r.summary_line,
+        "consistency": r.extra,
     }
     log(f"{label}: {r.summary_line or 'no summary (cut short?)'} in {secs}s")
     return r, info
@@ -173,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", default="", help="test numbers/names/keywords for test.sh")
     ap.add_argument("-t", dest="t", default="0.2", help="test.sh -t value (default 0.2)")
     ap.add_argument("--bound", type=int, default=3600, help="wall-clock bound per run, s")
+    ap.add_argument("--chunk", type=int, default=40,
+                    help="test numbers per test.sh invocation for full runs (0: one invocation)")
+    ap.add_argument("--chunk-bound", type=int, default=900, help="wall-clock bound per chunk, s")
     ap.add_argument("--scorecard", default=str(HERE / "scorecard.json"))
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the scorecard")
     ap.add_argument("--no-retry", action="store_true")
@@ -206,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             if not os.access(args.pysocat, os.X_OK):
                 log(f"{args.pysocat} is missing: run `make install` first")
                 return 2
-            r, info = run_suite("pysocat", args.pysocat, suite, args.t, args.bound, tests)
+            r, info = run_suite("pysocat", args.pysocat, suite, args.t, args.bound, tests,
+                                tmap=tmap, chunk=args.chunk, chunk_bound=args.chunk_bound)
             if not r.results:
                 err = (WORK / "pysocat" / "stderr")
                 tail = err.read_text(errors="replace").strip().splitlines()[-3:] if err.is_file() else []
@@ -215,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             runs["pysocat"] = _as_run(r, info)
         if args.baseline or args.no_pysocat:
-            r, info = run_suite("classic", args.classic, suite, args.t, args.bound, tests)
+            r, info = run_suite("classic", args.classic, suite, args.t, args.bound, tests,
+                                tmap=tmap, chunk=args.chunk, chunk_bound=args.chunk_bound)
             runs["classic"] = _as_run(r, info)
     for label in ("pysocat", "classic"):
         if label not in runs:

@@ -3,6 +3,7 @@
 # namespace made for this run, under a wall-clock bound.
 #
 #   netns-run.sh SUITE_DIR SOCAT_BINARY OUT_DIR BOUND_SECONDS [test.sh args...]
+#   CONF_CHUNKS=FILE netns-run.sh ... : one bounded test.sh run per line of FILE
 #
 # SUITE_DIR is an unpacked socat source tree (it holds test.sh and the helper
 # scripts test.sh calls); it is copied so that runs never share a working dir.
@@ -105,12 +106,44 @@ mkdir -p "$RUN_DIR/tmp"
 } >"$OUT_DIR/env.txt"
 
 # timeout puts test.sh and all it spawns in its own process group and ends that group.
-ip netns exec "$NS" env -C "$RUN_DIR/suite" \
-    SOCAT="$SOCAT_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
-    timeout -k 20 "$BOUND" ./test.sh "$@" \
-    </dev/null >"$OUT_DIR/stdout" 2>"$OUT_DIR/stderr"
-rc=$?
+run_chunk() {   # run_chunk BOUND OUT_SUFFIX ARGS...
+    local bound=$1 sfx=$2; shift 2
+    ip netns exec "$NS" env -C "$RUN_DIR/suite" \
+        SOCAT="$SOCAT_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
+        timeout -k 20 "$bound" ./test.sh "$@" \
+        </dev/null >"$OUT_DIR/stdout$sfx" 2>"$OUT_DIR/stderr$sfx"
+}
+
+if [ -n "${CONF_CHUNKS:-}" ]; then
+    # One test.sh invocation per line of $CONF_CHUNKS (each line: test.sh arguments),
+    # each bounded by CONF_CHUNK_BOUND, so one hanging test costs one chunk, not the run.
+    # No chunk starts once BOUND seconds have passed.
+    t0=$(date +%s); k=0; rc=0
+    echo "chunks=$(grep -c . "$CONF_CHUNKS")" >>"$OUT_DIR/env.txt"
+    while IFS= read -r line; do
+        [ -z "$line" ] && continue
+        k=$((k+1))
+        left=$(( BOUND - ($(date +%s) - t0) ))
+        if [ "$left" -le 0 ]; then
+            echo "wall-clock bound of ${BOUND}s reached before chunk $k" >&2
+            rc=124; break
+        fi
+        cb=${CONF_CHUNK_BOUND:-900}; [ "$cb" -gt "$left" ] && cb=$left
+        # shellcheck disable=SC2086
+        run_chunk "$cb" ".$k" $line
+        crc=$?
+        echo "chunk $k rc=$crc args=$line" >>"$OUT_DIR/env.txt"
+        [ "$crc" = 124 ] && echo "chunk $k hit its bound of ${cb}s" >&2
+        [ "$crc" != 0 ] && [ "$rc" = 0 ] && rc=$crc
+        [ "$crc" = 124 ] && rc=124
+    done <"$CONF_CHUNKS"
+    cat "$OUT_DIR"/stdout.* >"$OUT_DIR/stdout" 2>/dev/null
+    cat "$OUT_DIR"/stderr.* >"$OUT_DIR/stderr" 2>/dev/null
+else
+    run_chunk "$BOUND" "" "$@"
+    rc=$?
+fi
 echo "$rc" >"$OUT_DIR/rc"
 echo "finished=$(date -u +%FT%TZ) rc=$rc" >>"$OUT_DIR/env.txt"
-[ "$rc" = 124 ] && echo "test.sh hit the wall-clock bound of ${BOUND}s" >&2
+[ "$rc" = 124 ] && echo "test.sh hit the wall-clock bound" >&2
 exit "$rc"

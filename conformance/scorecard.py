@@ -42,6 +42,7 @@ class RunResult:
     complete: bool = False
     rc: int | None = None
     env: dict[str, str] = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)     # e.g. test.sh's consistency checks
 
     def counts(self) -> dict[str, int]:
         c = {"ok": 0, "failed": 0, "cant": 0}
@@ -112,9 +113,33 @@ def parse_output(stdout: str) -> RunResult:
     return r
 
 
+def _merge(parts: list[RunResult]) -> RunResult:
+    r = RunResult(complete=bool(parts) and all(p.complete for p in parts))
+    for p in parts:
+        for n, v in p.results.items():
+            if r.results.get(n) in (None, OK) or v == FAILED:
+                r.results[n] = v
+        r.titles.update(p.titles)
+        r.reasons.update(p.reasons)
+        r.total_tests = p.total_tests or r.total_tests
+    c = r.counts()
+    r.summary_line = (f"{len(parts)} chunks: {c['selected']} selected; {c['ok']} ok, "
+                      f"{c['failed']} failed, {c['cant']} could not be performed")
+    return r
+
+
 def load_run(run_dir: Path) -> RunResult:
+    """Parse a run directory; a chunked run (stdout.1, stdout.2, ...) is merged."""
     run_dir = Path(run_dir)
-    r = parse_output((run_dir / "stdout").read_text(errors="replace"))
+    chunks = sorted(run_dir.glob("stdout.*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    if chunks:
+        parts = [parse_output(p.read_text(errors="replace")) for p in chunks]
+        # chunks that selected no numbered test (the "consistency" checks) do not count
+        r = _merge([p for p in parts if p.results] or parts)
+        r.extra = [line for p in chunks for line in p.read_text(errors="replace").splitlines()
+                   if line.startswith("testing if ")]
+    else:
+        r = parse_output((run_dir / "stdout").read_text(errors="replace"))
     try:
         r.rc = int((run_dir / "rc").read_text().strip())
     except (OSError, ValueError):
@@ -125,6 +150,11 @@ def load_run(run_dir: Path) -> RunResult:
             r.env[k] = v
     except OSError:
         pass
+    expected = r.env.get("chunks")
+    if chunks and expected and expected.isdigit() and len(chunks) < int(expected):
+        r.complete = False
+    if r.rc == 124:
+        r.complete = False
     return r
 
 

@@ -12,7 +12,7 @@ BASELINE   ?=
 conformance:
 	@test -x $(VENV)/bin/pysocat || $(MAKE) install
 	$(PYTHON) conformance/conformance.py -t $(CONF_T) --bound $(CONF_BOUND) \
-	    $(if $(BASELINE),--baseline) $(if $(CONF_TESTS),--tests "$(CONF_TESTS)")
+	    $(if $(BASELINE),--baseline) $(if $(CONF_TESTS),--tests "$(CONF_TESTS)") $(CONF_ARGS)
 
 # Classic socat only (refreshes the classic column of the scorecard).
 conformance-classic:

@@ -103,3 +103,17 @@ def test_scorecard_and_regressions():
                                                  "titles": {}, "reasons": {}}}, {})
     assert sc.regressions(card, newer) == [1]
     assert "| 2 | UNIXCONNECT_HALFCLOSE | FAILED | OK |" in sc.render_md(card)
+
+
+def test_load_chunked_run(tmp_path):
+    lines = OUTPUT.splitlines()
+    (tmp_path / "stdout.1").write_text("testing if address array is sorted... ok\nSummary: 462 tests, 0 selected; "
+                                       "0 ok, 0 failed, 0 could not be performed\n")
+    (tmp_path / "stdout.2").write_text("\n".join(lines[1:3] + ["Summary: 462 tests, 2 selected; 1 ok, 1 failed, 0 could",
+                                                               "FAILED:  2"]) + "\n")
+    (tmp_path / "stdout.3").write_text(lines[3] + "\n")          # cut short: no summary
+    (tmp_path / "rc").write_text("124\n")
+    (tmp_path / "env.txt").write_text("chunks=3\n")
+    r = sc.load_run(tmp_path)
+    assert r.results == {1: sc.OK, 2: sc.FAILED, 3: sc.CANT}
+    assert not r.complete and r.extra == ["testing if address array is sorted... ok"]
