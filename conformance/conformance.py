@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scorecard", default=str(HERE / "scorecard.json"))
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the scorecard")
     ap.add_argument("--no-retry", action="store_true")
+    ap.add_argument("--note", action="append", default=[], metavar="LABEL=TEXT",
+                    help="attach a note to a run (pysocat or classic) in the scorecard")
     ap.add_argument("--from-runs", action="store_true",
                     help="rebuild the scorecard from conformance/work/{pysocat,classic} without running")
     args = ap.parse_args(argv)
@@ -216,8 +218,16 @@ def main(argv: list[str] | None = None) -> int:
             if (d / "stdout").is_file():
                 r = sc.load_run(d)
                 env = r.env
-                info = {"binary": env.get("socat"), "started": env.get("started"),
-                        "finished": (env.get("finished") or "").split(" ")[0] or None,
+                started = env.get("started")
+                finished = (env.get("finished") or "").split(" ")[0] or None
+                secs = None
+                if started and finished:
+                    fmt = "%Y-%m-%dT%H:%M:%SZ"
+                    secs = round((datetime.strptime(finished, fmt)
+                                  - datetime.strptime(started, fmt)).total_seconds())
+                info = {"binary": env.get("socat"), "version": _version_line(env.get("socat") or ""),
+                        "started": started, "finished": finished, "seconds": secs,
+                        "consistency": r.extra,
                         "rc": r.rc, "complete": r.complete,
                         "selection": env.get("args") or "", "summary_line": r.summary_line}
                 runs[label] = _as_run(r, info)
@@ -246,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
                 carried["run"]["carried_over"] = True
                 runs[label] = carried
     runs = {k: runs[k] for k in ("pysocat", "classic") if k in runs}
+    for note in args.note:
+        label, _, text = note.partition("=")
+        if label in runs:
+            runs[label]["run"]["note"] = text
     if not runs:
         log("nothing to score")
         return 2
