@@ -49,15 +49,21 @@ USAGE = """Usage:
       -6     prefer IPv6 if version is not explicitly specified
 """
 
-_GROUP_ORDER = ("FD", "FIFO", "CHR", "BLK", "REG", "SOCKET", "NAMED", "OPEN", "EXEC",
-                "FORK", "LISTEN", "DEVICE", "CHILD", "RETRY", "TERMIOS", "RANGE",
-                "PTY", "PARENT", "UNIX", "IP4", "IP6", "INTERFACE", "UDP", "TCP",
-                "SOCKS4", "OPENSSL", "PROCESS", "APPL", "HTTP", "SCTP", "VSOCK", "TUN")
+# socat's addressgroupnames[]: the order of the group bits (xioopts.h GROUP_*)
+GROUP_ORDER = ("FD", "FIFO", "CHR", "BLK", "REG", "SOCKET", "READLINE", "undef",
+               "NAMED", "OPEN", "EXEC", "FORK", "LISTEN", "DEVICE", "CHILD", "RETRY",
+               "TERMIOS", "RANGE", "PTY", "PARENT", "UNIX", "IP4", "IP6", "INTERFACE",
+               "UDP", "TCP", "SOCKS4", "OPENSSL", "PROCESS", "APPL", "HTTP", "SCTP")
+
+
+def group_list(gs) -> list[str]:
+    """Groups in socat's bit order (unknown names last, alphabetically)."""
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return sorted(gs, key=lambda g: (order.get(g, 99), g))
 
 
 def _groups(gs) -> str:
-    order = {g: i for i, g in enumerate(_GROUP_ORDER)}
-    return ",".join(sorted(gs, key=lambda g: (order.get(g, 99), g)))
+    return ",".join(group_list(gs))
 
 
 def implemented_features() -> set[str]:
@@ -90,34 +96,74 @@ def usage(prog: str = "pysocat") -> str:
     return f"pysocat {__version__} - a socat {__socat__()} compatible relay\n" + USAGE.format(prog=prog)
 
 
+def address_line(row) -> str:
+    """``name<syntax>\tgroups=…`` as socat's -h prints an address row."""
+    syntax = row.syntax
+    if _is_pipe(row):
+        syntax = ":<filename>"     # socat lists the unnamed pipe as a bi-address
+    return f"{row.name}{syntax}\tgroups={_groups(row.groups)}"
+
+
+def option_line(row, name=None) -> str:
+    """``name\tgroups=…\tphase=…\ttype=…`` as socat's -hh prints an option."""
+    return (f"{name or row.name}\tgroups={_groups(row.groups)}"
+            f"\tphase={row.phase}\ttype={type_name(row.type)}")
+
+
+def _is_pipe(row) -> bool:
+    return row.name == "pipe" and row.nparams[0] == 0
+
+
 def help_text(level: int) -> str:
+    """socat's -h (level 0), -hh (1) and -hhh (2), from the rows that exist.
+
+    Like xioopenhelp(): address names in one sorted list (aliases in place at
+    level 2); at level 1 an option with a short name (``nick``) is listed
+    under it, at level 2 every name is listed and the canonical one carries
+    the details.
+    """
     from .addresses import registry
     from .options import table
     registry.load_all()
     table.load_all()
-    out = [usage()]
-    out.append("   bi-address:\n"
-               "      <single-address>!!<single-address>\n"
+    out = [usage(), "   bi-address:\n"]
+    pipe = registry.ADDRESSES.get("pipe")
+    if pipe is not None and _is_pipe(pipe):
+        out.append("      pipe[,<opts>]\tgroups=FD,FIFO\n")
+        if level >= 2:
+            out += [f"      {a} is an alias for pipe\n" for a in sorted(pipe.aliases)]
+    out.append("      <single-address>!!<single-address>\n"
                "      <single-address>\n"
                "   single-address:\n"
                "      <address-head>[,<opts>]\n"
                "   address-head:\n")
-    for row in sorted(registry.ROWS, key=lambda r: r.name):
-        if level >= 2:
-            for alias in sorted(row.aliases):
-                out.append(f"         {alias} is an alias name for {row.name}\n")
-        out.append(f"      {row.name}{row.syntax}\tgroups={_groups(row.groups)}\n")
+    names = sorted((n, row) for row in registry.ROWS for n in row.names)
+    for name, row in names:
+        if name == row.name:
+            out.append(f"      {address_line(row)}\n")
+        elif level >= 2:
+            out.append(f"         {name} is an alias name for {row.name}\n")
+    if level >= 2:
+        if "fd" in registry.ADDRESSES:
+            out.append("         <num> is a short form for fd:<num>\n")
+        if "gopen" in registry.ADDRESSES:
+            out.append("         <filename> is a short form for gopen:<filename>\n")
     if level >= 1:
-        out.append("   opt:\n")
+        out.append("   opts:\n"
+                   "      <opt>{,<opts>}:\n"
+                   "   opt:\n")
         entries = []
         for row in table.ROWS:
-            entries.append((row.name, f"      {row.name}\tgroups={_groups(row.groups)}"
-                                      f"\tphase={row.phase}\ttype={_type(row.type)}\n"))
-            if level >= 2:
-                for alias in row.aliases:
-                    entries.append((alias, f"      {alias} is an alias for {row.name}\n"))
-        for _, line in sorted(entries):
-            out.append(line)
+            nick = getattr(row, "nick", None)
+            for n in row.names:
+                if level >= 2:
+                    if n == row.name:
+                        entries.append((n, f"      {option_line(row)}\n"))
+                    else:
+                        entries.append((n, f"      {n} is an alias for {row.name}\n"))
+                elif n == (nick or row.name):
+                    entries.append((n, f"      {option_line(row, n)}\n"))
+        out += [line for _, line in sorted(entries)]
     return "".join(out)
 
 
@@ -125,5 +171,6 @@ _TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNS
                "TIMEVAL": "STRUCT-TIMEVAL", "TIMESPEC": "STRUCT-TIMESPEC"}
 
 
-def _type(t: str) -> str:
+def type_name(t: str) -> str:
+    """socat's optiontypenames[] spelling of a value type."""
     return _TYPE_NAMES.get(t, t)

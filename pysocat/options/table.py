@@ -35,6 +35,7 @@ class OptDef:
     apply: tuple = ("addr",)  # ("addr",) | ("sockopt", level, opt) | ("openflag", f) | ("fdflag", f)
     help: str = ""
     aliases: tuple = ()
+    nick: str | None = None   # socat's short name, the one -hh lists ("rdonly")
 
     @property
     def names(self) -> tuple:
@@ -45,10 +46,17 @@ OPTIONS: dict[str, OptDef] = {}      # every name and alias → row, lower case
 ROWS: list[OptDef] = []              # canonical rows in definition order
 
 
-def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=()):
-    """Define one option row (called at import time by option modules)."""
+def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None):
+    """Define one option row (called at import time by option modules).
+
+    ``nick`` is socat's nickname of the option (second field of its optdesc),
+    if it has one; it is also accepted as a name.
+    """
+    aliases = tuple(aliases)
+    if nick is not None and nick not in aliases:
+        aliases += (nick,)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
-                 help, tuple(aliases))
+                 help, aliases, nick)
     for n in row.names:
         if n.lower() in OPTIONS:
             raise AssertionError(f"option {n} defined twice")

@@ -1,0 +1,72 @@
+"""-h, -hh, -hhh: socat's exact layout, listing only the rows pysocat has."""
+import pytest
+
+from conftest import needs_socat, run_pysocat, run_socat
+
+from pysocat.addresses import registry
+from pysocat.options import table
+
+LEVELS = {"-h": 0, "-hh": 1, "-hhh": 2}
+
+
+def _lines(args):
+    r = run_pysocat(*args)
+    assert r.returncode == 0 and r.stderr == b""
+    return r.stdout.decode().splitlines()
+
+
+def _after_usage(lines):
+    return lines[lines.index("   bi-address:"):]
+
+
+@needs_socat
+@pytest.mark.parametrize("flag", list(LEVELS))
+def test_usage_block_is_socats(flag):
+    ours = _lines([flag])
+    theirs = run_socat(flag).stdout.decode().splitlines()
+    cut = ours.index("   bi-address:")
+    assert ours[1:cut] == [t.replace("socat [options]", "pysocat [options]")
+                           for t in theirs[1:theirs.index("   bi-address:")]]
+
+
+@needs_socat
+@pytest.mark.parametrize("flag", list(LEVELS))
+def test_every_line_is_socats_line_in_socats_order(flag):
+    """Each address/option line pysocat prints is one socat prints, same order."""
+    ours = _after_usage(_lines([flag]))
+    theirs = _after_usage(run_socat(flag).stdout.decode().splitlines())
+    pos = {line: i for i, line in enumerate(theirs)}
+    missing = [line for line in ours if line not in pos]
+    assert not missing, ("lines socat does not print (wrong groups/phase/type, or a "
+                         "missing nick= on the option row?):\n" + "\n".join(missing))
+    order = [pos[line] for line in ours]
+    assert order == sorted(order)
+
+
+def test_hh_lists_each_option_once_under_its_nickname():
+    table.load_all()
+    opt_lines = _lines(["-hh"])
+    opt_lines = opt_lines[opt_lines.index("   opt:") + 1:]
+    names = [line.split("\t")[0].strip() for line in opt_lines]
+    assert sorted(names) == sorted(r.nick or r.name for r in table.ROWS)
+    assert "rdonly" in names and "o-rdonly" not in names
+
+
+def test_hhh_lists_every_name():
+    table.load_all()
+    registry.load_all()
+    lines = _lines(["-hhh"])
+    opt_lines = lines[lines.index("   opt:") + 1:]
+    assert len(opt_lines) == sum(len(r.names) for r in table.ROWS)
+    assert "      rdonly is an alias for o-rdonly" in opt_lines
+    heads = lines[lines.index("   address-head:") + 1:lines.index("   opts:")]
+    for row in registry.ROWS:
+        for alias in row.aliases:
+            assert f"         {alias} is an alias name for {row.name}" in heads
+
+
+def test_h_lists_addresses_only():
+    lines = _lines(["-h"])
+    assert "   opt:" not in lines
+    assert "      pipe[,<opts>]\tgroups=FD,FIFO" in lines
+    assert not any("is an alias" in line for line in lines)
