@@ -65,4 +65,4 @@ opt("fdout", "USHORT", "FORK", "PASTBIGEN", ("addr",), "program writes to this f
 opt("setsid", "BOOL", "PROCESS", "LATE", ("addr",), "run in a new session (the program's, or socat's own)", ("sid",), nick="sid")
 opt("setpgid", "INT", "FORK", "LATE", ("addr",), "program's process group", ("pgid",), nick="pgid")
 opt("path", "STRING", "EXEC", "PREEXEC", ("addr",), "PATH for finding the program")
-opt("dash", "BOOL", "EXEC", "PREEXEC", ("addr",), "argv[0] starts with '-' (login shell)", ("login",))
+opt("dash", "BOOL", "EXEC", "PREEXEC", ("addr",), "argv[0] starts with '-' (login shell)", ("login",), nick="login")
