@@ -174,3 +174,6 @@ _TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNS
 def type_name(t: str) -> str:
     """socat's optiontypenames[] spelling of a value type."""
     return _TYPE_NAMES.get(t, t)
+
+
+_type = type_name   # older name, used by tests/test_tables.py
