@@ -33,7 +33,8 @@ opt("tun-name", "STRING", "INTERFACE", "FD", ("addr",),
 opt("tun-type", "STRING", "INTERFACE", "FD", ("addr",),
     "tun (IP packets, default) or tap (Ethernet frames)")
 opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
-    "no packet information header before each packet", ("no-pi", "tun-no-pi"))
+    "no packet information header before each packet", ("no-pi", "tun-no-pi"), nick="no-pi")
 for _name, (_bit, _aliases) in IFF_FLAGS.items():
     opt(_name, "BOOL", "INTERFACE", "FD", ("addr",),
-        f"set (or with =0 clear) the interface flag IFF_{_name[4:].upper()}", _aliases)
+        f"set (or with =0 clear) the interface flag IFF_{_name[4:].upper()}", _aliases,
+        nick=_aliases[0] if _aliases else None)
