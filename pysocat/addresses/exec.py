@@ -157,7 +157,9 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
             for fd in close_in_child:
                 os.close(fd)
             LOG.info(f"just born: child process {os.getpid()}")
-            _child_exec(theirs_in, theirs_out, fdin, fdout,
+            # a direction the relay does not use keeps socat's own descriptor
+            _child_exec(theirs_in if ctx.mode != READ else -1,
+                        theirs_out if ctx.mode != WRITE else -1, fdin, fdout,
                         theirs_out if want_stderr else None, argv, command,
                         is_system, path, login, setsid or usepty, pgid,
                         ctty=theirs_in if usepty else None)
@@ -206,14 +208,15 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
         if w2 >= 0:
             os.dup2(w2, fdout)
         if errfd is not None:
-            os.dup2(w2, 2)
-        for fd in {r2, w2, rfd, wfd} - {fdin, fdout, 2, -1}:
+            os.dup2(errfd, 2)
+        for fd in {r2, w2, rfd, wfd, errfd} - {fdin, fdout, 2, -1, None}:
             try:
                 os.close(fd)
             except OSError:
                 pass
-        for fd in (fdin, fdout):
-            os.set_inheritable(fd, True)
+        for fd, used in ((fdin, r2), (fdout, w2)):
+            if used >= 0:
+                os.set_inheritable(fd, True)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         env = os.environ.copy()
         if path is not None:
