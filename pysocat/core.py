@@ -6,6 +6,7 @@ The CLI is a thin layer over ``Config`` and ``run``; the public API
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from .addresses.base import RDWR, READ, WRITE, OpenContext
 from .errors import SocatError
@@ -34,6 +35,9 @@ class Config:
     waitlock: bool = False
     debug_fds: bool = False         # -D
     extra: dict = field(default_factory=dict)
+    # library hooks (pysocat.api); the CLI leaves them None
+    on_listen: Callable[[int, Any], None] | None = None  # see addresses.base.listening
+    stop_fd: int | None = None      # readable: the transfer loop ends (Relay.stop)
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         rcfg = RelayConfig(bufsize=cfg.bufsize, closing_timeout=cfg.closing_timeout,
                            total_timeout=cfg.total_timeout, direction=cfg.direction,
                            verbose=cfg.verbose, verbhex=cfg.verbhex,
-                           sniff_left=cfg.sniff_left, sniff_right=cfg.sniff_right)
+                           sniff_left=cfg.sniff_left, sniff_right=cfg.sniff_right,
+                           stop_fd=cfg.stop_fd)
         children = [c for ep in (ep1, ep2) for c in _children(ep)]
         relay = Relay(ep1, ep2, rcfg, children)
         cfg.extra["relay"] = relay
@@ -128,7 +133,7 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
     return status
 
 
-def _children(ep):
+def _children(ep: Any) -> list[Any]:
     out = list(getattr(ep, "children", []))
     for sub in ("reader", "writer"):
         if hasattr(ep, sub):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Callable
 
 DEBUG, INFO, NOTICE, WARN, ERROR, FATAL = range(6)
 LETTERS = "DINWEF"
@@ -30,7 +31,7 @@ class Logger:
         self.stream = sys.stderr
         self.syslog_facility: int | None = None
         self.mixed = False
-        self.callback = None  # API: callable(level, text)
+        self.callback: Callable[[int, str], None] | None = None  # API hook
 
     # configuration ----------------------------------------------------
     def set_progname(self, name: str) -> None:
@@ -58,6 +59,10 @@ class Logger:
         if self.callback is not None:
             self.callback(level, text)
             return
+        self.emit(level, text)
+
+    def emit(self, level: int, text: str) -> None:
+        """Write one message to the configured sink (stream and/or syslog)."""
         now = time.time()
         stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(now))
         if self.micros:

@@ -95,3 +95,16 @@ def _unlink_quiet(path: str) -> None:
         os.unlink(path)
     except OSError as e:
         LOG.warn(f'unlink("{path}"): {e.strerror}')
+
+
+def listening(ctx: OpenContext, sock) -> None:
+    """Listeners call this once bound (and listening), before waiting for a peer.
+
+    ``sock`` is the bound ``socket.socket`` (preferred) or its fd. The library
+    API learns the actual address from it (the port the kernel chose for port
+    0) and, to stop a relay still waiting in accept()/recvfrom(), shuts it
+    down: the wait then fails, and the listener raises its error as usual.
+    """
+    hook = getattr(ctx.config, "on_listen", None)
+    if hook is not None:
+        hook(ctx.index, sock)

@@ -23,6 +23,10 @@ class Endpoint:
 
     datagram = False
     is_socket = False
+    # socket families set these after connect/accept (getsockname/getpeername
+    # form); the library API reports them
+    local_address: object = None
+    peer_address: object = None
 
     def __init__(self, rfd: int, wfd: int | None = None, name: str = "") -> None:
         self.rfd = rfd

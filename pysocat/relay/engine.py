@@ -17,6 +17,7 @@ import errno
 import os
 import select
 import signal
+import threading
 import time
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class RelayConfig:
     verbhex: bool = False
     sniff_left: int | None = None  # -r fd: data left to right
     sniff_right: int | None = None  # -R fd
+    stop_fd: int | None = None     # library stop: readable → the loop ends
 
 
 class _Direction:
@@ -129,7 +131,10 @@ class Relay:
         cfg = self.cfg
         r1, w1, r2, w2 = self.fds()
         LOG.notice(f"starting data transfer loop with FDs [{r1},{w1}] and [{r2},{w2}]")
-        wake_r = _install_sigchld() if self.children else None
+        # signal handlers exist only in the main thread; a relay in another
+        # thread (pysocat.api) reaps its children when it closes
+        wake_r = _install_sigchld() if self.children and \
+            threading.current_thread() is threading.main_thread() else None
         closing_deadline = None
         last_action = time.monotonic()
         try:
@@ -157,10 +162,14 @@ class Relay:
                     rlist = [d.src.rfd for d in active if not d.polling]
                     if wake_r is not None:
                         rlist.append(wake_r)
+                    if cfg.stop_fd is not None:
+                        rlist.append(cfg.stop_fd)
                     try:
                         got, _, _ = select.select(rlist, [], [], timeout)
                     except InterruptedError:
                         got = []
+                    if cfg.stop_fd is not None and cfg.stop_fd in got:
+                        return 0
                     if wake_r is not None and wake_r in got:
                         _drain(wake_r)
                         self._reap_children()
@@ -203,23 +212,24 @@ class Relay:
 
 # SIGCHLD → self-pipe so select() wakes up when an EXEC child ends
 _wake_w = None
+_saved = (-1, signal.SIG_DFL)   # the wakeup fd and SIGCHLD handler we replaced
 
 
 def _install_sigchld():
-    global _wake_w
+    global _wake_w, _saved
     r, w = os.pipe()
     os.set_blocking(r, False)
     os.set_blocking(w, False)
     _wake_w = w
-    signal.signal(signal.SIGCHLD, lambda s, f: None)
-    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    handler = signal.signal(signal.SIGCHLD, lambda s, f: None)
+    _saved = (signal.set_wakeup_fd(w, warn_on_full_buffer=False), handler)
     return r
 
 
 def _uninstall_sigchld(r):
     global _wake_w
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.set_wakeup_fd(_saved[0])
+    signal.signal(signal.SIGCHLD, _saved[1] if _saved[1] is not None else signal.SIG_DFL)
     for fd in (r, _wake_w):
         try:
             os.close(fd)
