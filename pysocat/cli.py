@@ -55,9 +55,14 @@ def parse_args(args: list[str]):
     from .options.values import number
     cfg = Config()
     i = 0
+    explaining = "--explain" in args or "--json" in args   # pysocat's own flags
     while i < len(args) and args[i].startswith("-"):
         a = args[i]
         c = a[1:2]
+        if explaining and a in ("--explain", "--json"):
+            cfg.extra[a[2:]] = True
+            i += 1
+            continue
         if c == "" or c in ",:" or a.startswith("-!!"):
             break                                    # "-" is STDIO
         if c == "V":
@@ -113,6 +118,10 @@ def parse_args(args: list[str]):
             cfg.verbhex = True
         elif c in "rR":
             val, i = _arg_value(args, i, f"-{c}")
+            if explaining:                # --explain opens nothing
+                cfg.extra[f"sniff_{c}"] = val
+                i += 1
+                continue
             fd = _open_sniff(val, c)
             if c == "r":
                 cfg.sniff_left = fd
@@ -153,6 +162,13 @@ def parse_args(args: list[str]):
             raise SocatError(f'unknown option "{a}"; use option "-h" for help')
         i += 1
     rest = args[i:]
+    if explaining:
+        if not 1 <= len(rest) <= 2:
+            raise SocatError(f"--explain: one or two addresses required (there are "
+                             f'{len(rest)}); use option "-h" for help')
+        if cfg.direction == "conflict":
+            raise SocatError("-U and -u must not be combined")
+        return cfg, rest, "explain"
     if len(rest) != 2:
         raise SocatError(f'exactly 2 addresses required (there are {len(rest)}); '
                          f'use option "-h" for help')
@@ -224,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             from .help import help_text
             sys.stdout.write(help_text(addrs[0]))
             return 0
+        if action == "explain":
+            from .explain import main_explain
+            return main_explain(addrs, cfg, bool(cfg.extra.get("json")))
         _install_signals()
         for line in COPYRIGHT:
             LOG.info(line)

@@ -255,8 +255,43 @@ def open_system(ctx, row, spec, opts, params):
     return _open_program(ctx, row, spec, opts, ":".join(params), True)
 
 
+def _program_steps(ctx):
+    """--explain: the channel to the child, fork, the child's set-up, exec."""
+    system = ctx.row.name == "system"
+    if system:
+        run = ("EXEC", 'execve("/bin/sh", ["/bin/sh", "-c", "{shell-command}"]) '
+                       "(in a grandchild; the child waits and passes its status on)")
+    else:
+        argv = _split_command(":".join(ctx.params))
+        if not argv:
+            raise SocatError(f'"{ctx.spec.head}:": wrong number of parameters (0 instead of 1)')
+        shown = ctx.literal(", ".join(f'"{a}"' for a in argv))
+        run = ("EXEC", f'execvp("{ctx.literal(argv[0])}", [{shown}])'
+                       + (" with PATH={opt[path]}" if ctx.has("path") else ""))
+    fdin, fdout = ctx.get("fdin", 0), ctx.get("fdout", 1)
+    if ctx.get("nofork"):
+        return [("BIGEN", "no fork: the program replaces pysocat and inherits address 1's "
+                          "descriptors as its fds 0 and 1"), run]
+    if ctx.get("pty"):
+        chan = "openpty(): the program gets the slave side as its controlling terminal"
+    elif ctx.get("pipes"):
+        chan = "pipe() twice: one pipe to the program, one back"
+    else:
+        chan = "socketpair(AF_UNIX, SOCK_STREAM, 0)"
+    return [("BIGEN", chan),
+            ("FORK", "fork()"),
+            ("PASTFORK", f"in the child: dup2 the channel to fds {fdin} (input) and {fdout} "
+                         "(output)" + (", and to 2 (stderr)" if ctx.get("stderr") else "")),
+            ("LATE", "in the child: setsid()", "setsid"),
+            ("LATE", "in the child: setpgid(0, {opt[setpgid]})", "setpgid"),
+            run,
+            ("LATE", "in the parent: use its end of the channel for {mode}; a child exiting "
+                     "with status != 0 is an error")]
+
+
 _GROUPS = "FD,FIFO,SOCKET,EXEC,FORK,TERMIOS,PTY,PARENT,UNIX"
 address("exec", ":<command-line>", _GROUPS, open_exec, "EXEC", "run a program (execvp)",
-        count_prefix=lambda head, params: f'"{head}:{params[0]}"' if params else f'"{head}"')
+        count_prefix=lambda head, params: f'"{head}:{params[0]}"' if params else f'"{head}"',
+        steps=_program_steps)
 address("system", ":<shell-command>", _GROUPS, open_system, "SYSTEM", "run a shell command (sh -c)",
-        nparams=(1, 99))
+        nparams=(1, 99), steps=_program_steps)

@@ -128,8 +128,23 @@ def _connect_unix(path, ctx, opts):
     raise SocatError(f'connect(, AF=1 "{path}", {len(path) + 2}): {last.strerror}')
 
 
+# --explain: the calls each open makes (templates, see pysocat/explain.py)
+_NAMED_STEPS = (("EARLY", 'unlink("{filename}") if it exists', "unlink-early"),
+                ("EARLY", "umask(0{opt[umask]:o})", "umask"))
+_LATE_STEPS = (("PASTOPEN", 'unlink("{filename}")', "unlink-late"),
+               ("LATE", 'unlink("{filename}") when the address is closed', "unlink-close"))
+_OPEN_STEPS = _NAMED_STEPS + (("OPEN", 'open("{filename}", {flags}, {perm})'),) + _LATE_STEPS
+_CREATE_STEPS = _NAMED_STEPS + (("OPEN", 'creat("{filename}", {perm}): O_CREAT|O_WRONLY|O_TRUNC'),) + _LATE_STEPS
+_GOPEN_STEPS = _NAMED_STEPS + (
+    ("PREOPEN", 'stat("{filename}"): a UNIX socket is connected to, anything else is open()ed'),
+    ("OPEN", 'open("{filename}", {flags}, {perm}), or for a socket: socket(AF_UNIX, '
+             'SOCK_STREAM, then SOCK_DGRAM, then SOCK_SEQPACKET) and connect()'),
+) + _LATE_STEPS
+
 _FILE_GROUPS = "FD,FIFO,CHR,BLK,REG,NAMED,OPEN,TERMIOS"
-address("open", ":<filename>", _FILE_GROUPS, open_open, "FILE", "open an existing file (or create it with creat)")
-address("create", ":<filename>", "FD,REG,NAMED", open_create, "CREAT", "create a file and write to it", aliases=("creat",))
+address("open", ":<filename>", _FILE_GROUPS, open_open, "FILE", "open an existing file (or create it with creat)",
+        steps=_OPEN_STEPS)
+address("create", ":<filename>", "FD,REG,NAMED", open_create, "CREAT", "create a file and write to it", aliases=("creat",),
+        steps=_CREATE_STEPS)
 address("gopen", ":<filename>", "FD,FIFO,CHR,BLK,REG,SOCKET,NAMED,OPEN,TERMIOS,UNIX", open_gopen, "GOPEN",
-        "open a file, or connect if it is a UNIX socket")
+        "open a file, or connect if it is a UNIX socket", steps=_GOPEN_STEPS)

@@ -40,6 +40,16 @@ def open_pipe(ctx, row, spec, opts, params):
     return finish(ep, opts)
 
 
+def _pipe_steps(ctx):
+    """--explain: pipe() for the echo, or mkfifo()+open() for a named pipe."""
+    if not ctx.params:
+        return [("OPEN", "pipe(): what is written comes back to be read (an echo)")]
+    return [("EARLY", 'unlink("{filename}") if it exists', "unlink-early"),
+            ("OPEN", 'mkfifo("{filename}", {perm}) unless it exists'),
+            ("OPEN", 'open("{filename}", {flags}): blocks until the other end is opened'),
+            ("PASTOPEN", 'unlink("{filename}")', "unlink-late")]
+
+
 address("pipe", "[:<filename>]", "FD,FIFO,NAMED,OPEN", open_pipe, "PIPE",
         "unnamed pipe (echo), or the named pipe <filename>", aliases=("fifo", "echo"),
-        params=("filename",), nparams=(0, 1))
+        params=("filename",), nparams=(0, 1), steps=_pipe_steps)

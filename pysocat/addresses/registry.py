@@ -40,6 +40,8 @@ class AddrDef:
     params: tuple = ()        # parameter names, for --explain
     count_text: str | None = None  # socat's wording of the expected count, if special
     count_prefix: object = None    # callable(head, params) -> message prefix, if special
+    steps: object = None      # --explain: the calls the open makes (see explain.py)
+    transport: str | None = None   # "stream" | "datagram" | "packet" | "fd"; None: derived
 
     @property
     def names(self) -> tuple:
@@ -47,7 +49,8 @@ class AddrDef:
 
 
 def address(name, syntax, groups, opener, feature, help="", aliases=(),
-            params=None, nparams=None, count_text=None, count_prefix=None):
+            params=None, nparams=None, count_text=None, count_prefix=None,
+            steps=None, transport=None):
     """Define one address row (called at import time by family modules)."""
     if params is None:
         params = tuple(p.strip("<>[]") for p in syntax.split(":")[1:])
@@ -55,7 +58,7 @@ def address(name, syntax, groups, opener, feature, help="", aliases=(),
         nparams = (len(params), len(params))
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
                   opener, feature, help, tuple(aliases), tuple(params),
-                  count_text, count_prefix)
+                  count_text, count_prefix, steps, transport)
     for n in row.names:
         if n.lower() in ADDRESSES:
             raise AssertionError(f"address {n} defined twice")

@@ -61,8 +61,31 @@ def open_fd(ctx, row, spec, opts, params):
     return _endpoint(fd, fd, opts)
 
 
-address("stdio", "", FD_GROUPS, open_stdio, "STDIO", "standard input and output", aliases=("-",))
-address("stdin", "", FD_GROUPS, _open_std(0), "STDIO", "standard input")
-address("stdout", "", FD_GROUPS, _open_std(1), "STDIO", "standard output")
-address("stderr", "", FD_GROUPS, _open_std(2), "STDIO", "standard error")
-address("fd", ":<num>", FD_GROUPS, open_fd, "FDNUM", "an already open file descriptor")
+def _stdio_steps(ctx):
+    """--explain: which inherited descriptors are used (nothing is opened)."""
+    if ctx.mode == RDWR:
+        return [("FD", "use fd 0 (stdin) for reading and fd 1 (stdout) for writing")]
+    return [("FD", f"use fd {0 if ctx.mode == READ else 1} "
+                   f"({'stdin' if ctx.mode == READ else 'stdout'}) for {DIRECTION[ctx.mode]}")]
+
+
+def _std_steps(fd):
+    return (("FD", f"use fd {fd} ({('stdin', 'stdout', 'stderr')[fd]}) for {{mode}}"),)
+
+
+def _fd_steps(ctx):
+    text = ctx.params[0]
+    try:
+        int(text, 0)
+    except ValueError:
+        raise SocatError(f'error in FD number "{text}"') from None
+    return [("FD", "use file descriptor {num} as it is, for {mode} (it is not opened)")]
+
+
+address("stdio", "", FD_GROUPS, open_stdio, "STDIO", "standard input and output", aliases=("-",),
+        steps=_stdio_steps, transport="inherited")
+address("stdin", "", FD_GROUPS, _open_std(0), "STDIO", "standard input", steps=_std_steps(0))
+address("stdout", "", FD_GROUPS, _open_std(1), "STDIO", "standard output", steps=_std_steps(1))
+address("stderr", "", FD_GROUPS, _open_std(2), "STDIO", "standard error", steps=_std_steps(2))
+address("fd", ":<num>", FD_GROUPS, open_fd, "FDNUM", "an already open file descriptor",
+        steps=_fd_steps)

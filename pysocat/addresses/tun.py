@@ -214,6 +214,44 @@ def _configure(helper, rawname, ifname, network, text, setm, clear):
     LOG.debug(f'"{ifname}": resulting flags: 0x{_get_flags(helper, rawname, ifname):x}')
 
 
+def _tun_steps(ctx):
+    """--explain: the calls open_tun makes (nothing is resolved or opened)."""
+    tuntype = ctx.get("tun-type")
+    if tuntype not in (None, "tun", "tap"):
+        raise SocatError(f'unknown tun-type "{tuntype}"')
+    if ctx.params:
+        text = ctx.params[0]
+        head = text.split("/")[0].split(":")[0]
+        try:
+            socket.inet_aton(head)
+            literal = head.count(".") == 3
+        except OSError:
+            literal = False
+        if literal or "/" not in text and ":" not in text:
+            parse_network_ip4(text)          # socat's netmask errors, no lookup
+    dev = ctx.literal(ctx.get("tun-device") or "/dev/net/tun")
+    name = ctx.literal(ctx.get("tun-name") or "")
+    flags = ("IFF_TAP" if tuntype == "tap" else "IFF_TUN") + ("|IFF_NO_PI" if ctx.get("iff-no-pi") else "")
+    steps = [("OPEN", f'open("{dev}", {{access}})', None, ("tun-device",)),
+             ("FD", f'ioctl(fd, TUNSETIFF, {{{{"{name}", {flags}}}}}): create the interface'
+                    + ("" if name else " (the kernel names it tunN/tapN)"),
+              None, ("tun-name", "tun-type", "iff-no-pi")),
+             ("FD", "socket(AF_INET, SOCK_DGRAM, 0): a helper socket for SIOCGIFFLAGS")]
+    if ctx.params:
+        steps.append(("FD", "netlink RTM_NEWADDR: add {ip-addr/bits} to the interface "
+                            "(socat: SIOCSIFADDR, SIOCSIFNETMASK)"))
+    from ..options.interface import IFF_FLAGS
+    iff = [f"IFF_{n[4:].upper()}" + ("" if ctx.opts[n] else "=0")
+           for n in ctx.opts if n in IFF_FLAGS]
+    if iff:
+        steps.append(("FD", "netlink RTM_NEWLINK: merge " + ", ".join(iff) + " into the flags the "
+                            "system set (socat: SIOCGIFFLAGS, SIOCSIFFLAGS)",
+                      None, tuple(n for n in ctx.opts if n in IFF_FLAGS)))
+    steps.append(("LATE", "relay: one read() is one packet, one write() is one packet"))
+    return steps
+
+
 address("tun", "[:<ip-addr>/<bits>]", "FD,CHR,NAMED,OPEN,INTERFACE", open_tun, "TUN",
         "a new TUN/TAP network interface, with this address and prefix",
-        params=("ip-addr/bits",), nparams=(0, 1), count_text="0 or 1")
+        params=("ip-addr/bits",), nparams=(0, 1), count_text="0 or 1",
+        steps=_tun_steps, transport="packet")

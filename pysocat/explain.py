@@ -1,0 +1,553 @@
+"""``pysocat --explain``: what socat would do with an address, without doing it.
+
+The explanation is built only from data: the parsed spec (how the string was
+split), the address row (canonical name, syntax, groups, ``steps``), the option
+rows (type, groups, phase, help) and the flags. Nothing is opened. Every input
+that would fail at run time before the first open fails here with the same
+text (``core.resolve`` does the checking).
+
+``explain()`` returns a plain dict whose layout is documented in
+``explain.schema.json`` (JSON Schema, draft 2020-12) and is stable:
+fields are only ever added. ``render_text()`` turns it into the text the
+command prints.
+
+Address rows describe their open with ``steps``: a tuple of
+``(phase, call)`` or ``(phase, call, when)`` templates, or a callable
+``steps(ctx) -> iterable of such tuples`` (``ctx`` is a ``StepContext``; it may
+raise SocatError for parameters the opener would reject). ``call`` is a
+``str.format`` template over the parameter names (``{host}``, ``{filename}``),
+``{opt[NAME]}`` (value of an option, canonical name), ``{access}``/``{flags}``
+(open(2) flags), ``{perm}`` and ``{mode}`` (user text put into a template by
+a callable goes through ``ctx.literal``). ``when`` is an option name (the
+step happens when it is given), ``"!NAME"`` (when it is not), None, or a
+callable ``when(ctx) -> bool``. A fourth element names the options that step
+applies. Rows without ``steps`` get a generic list derived from their groups.
+Every other option is shown at the first step whose phase is not earlier
+than its own.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from .addresses.base import DIRECTION, RDWR, READ, WRITE
+from .errors import SocatError
+from .spec import DualSpec
+
+SCHEMA = "pysocat-explain/1"
+ROLE = {RDWR: "both", READ: "read", WRITE: "write"}
+
+# What the parameter names of the address syntax mean (socat -h's <names>).
+PARAM_HELP = {
+    "filename": "path of the file system entry",
+    "num": "number of an already open file descriptor",
+    "command-line": "program and arguments, split like a shell would (no shell runs)",
+    "shell-command": "command line given to /bin/sh -c",
+    "host": "host name or IP address of the peer ([...] for IPv6)",
+    "port": "port number or service name",
+    "ip-addr/bits": "IP address of the interface and the prefix length of its network",
+    "ip-addr": "IP address",
+    "bits": "prefix length of the network",
+    "protocol": "IP protocol number",
+    "interface": "network interface name",
+    "tcp-port": "TCP port number or service name",
+    "socks-server": "SOCKS server host",
+    "proxy-server": "HTTP proxy host",
+    "domain": "protocol family number (AF_*)",
+    "type": "socket type number (SOCK_*)",
+    "local-address": "local socket address as hex data",
+    "remote-address": "peer socket address as hex data",
+    "cid": "VSOCK context id",
+}
+
+_APPLY_TEXT = {
+    "addr": "read by the address itself",
+    "openflag": "an open(2) flag",
+    "fdflag": "fcntl(F_SETFL) on the descriptor",
+    "cloexec": "fcntl(F_SETFD, FD_CLOEXEC)",
+    "flock": "flock(2) on the descriptor",
+    "fchmod": "fchmod(2) on the descriptor",
+    "fchown": "fchown(2) on the descriptor",
+    "sockopt": "setsockopt(2)",
+}
+
+_FINAL = ("LATE", "apply the descriptor's FD and LATE options, then this side's relay "
+                  "settings (line ends, ignoreeof, readbytes, shut-*)")
+
+
+class _Opts(dict):
+    """Option values by canonical name; a missing one formats as empty."""
+
+    def __missing__(self, key):
+        return ""
+
+
+class StepContext:
+    """What a ``steps`` callable sees: the resolved address, not yet opened."""
+
+    def __init__(self, res, mode, config):
+        self.row = res.row
+        self.spec = res.spec
+        self.params = join_params(res.row, res.params)
+        self.mode = mode
+        self.config = config
+        self.opts = _Opts()
+        for it in res.opts.items:
+            self.opts[it.row.name] = it.value
+
+    @staticmethod
+    def literal(text: str) -> str:
+        """User text to put into a step template as it is."""
+        return str(text).replace("{", "{{").replace("}", "}}")
+
+    def has(self, name: str) -> bool:
+        return name in self.opts
+
+    def get(self, name: str, default=None):
+        return self.opts[name] if name in self.opts else default
+
+    def fields(self) -> dict:
+        """The names a step template may use."""
+        out = dict(zip(self.row.params, self.params))
+        out.update(opt=self.opts, mode=DIRECTION[self.mode], access=self.access(),
+                   flags=self.open_flags(), perm=f"0{self.get('perm', 0o666):03o}")
+        return out
+
+    def access(self) -> str:
+        mode = self.mode
+        for name, m in (("o-rdonly", READ), ("o-wronly", WRITE), ("o-rdwr", RDWR)):
+            if self.get(name):
+                mode = m
+        return ("O_RDONLY", "O_WRONLY", "O_RDWR")[mode]
+
+    def open_flags(self) -> str:
+        from .options import table
+        flags = [self.access()]
+        for name in self.opts:
+            row = table.OPTIONS[name]
+            if row.apply[0] == "openflag" and self.opts[name]:
+                flags.append(_flag_name(row.apply[1]))
+        if self.get("o-trunc"):
+            flags.append("O_TRUNC")
+        return "|".join(flags)
+
+
+def _flag_name(value: int) -> str:
+    for name in ("O_CREAT", "O_EXCL", "O_NOCTTY", "O_SYNC", "O_DSYNC", "O_RSYNC",
+                 "O_NOFOLLOW", "O_DIRECTORY", "O_LARGEFILE", "O_APPEND", "O_NONBLOCK",
+                 "O_NOATIME", "O_ASYNC"):
+        if getattr(os, name, None) == value:
+            return name
+    return f"0{value:o}"
+
+
+def join_params(row, params) -> tuple:
+    """Words beyond the last named parameter belong to it (SYSTEM:echo a:b)."""
+    n = len(row.params)
+    if n and len(params) > n:
+        return tuple(params[:n - 1]) + (":".join(params[n - 1:]),)
+    return tuple(params)
+
+
+# ------------------------------------------------------------------ steps
+
+def _generic_steps(ctx) -> list:
+    """A step list from the groups, for rows that do not describe their open."""
+    g, name = ctx.row.groups, ctx.row.name
+    steps = []
+    if "NAMED" in g:
+        steps.append(("EARLY", "prepare the file system entry (unlink-early, umask)"))
+    if "SOCKET" in g and "FD" in g and name not in ("fd", "stdio", "stdin", "stdout", "stderr"):
+        steps.append(("SOCKET", "socket()"))
+        steps.append(("BIND", "bind() to {opt[bind]}", "bind"))
+        if "LISTEN" in g:
+            steps += [("LISTEN", "listen()"), ("ACCEPT", "accept() a connection")]
+        elif "connect" in name:
+            steps.append(("CONNECT", "connect() to the peer"))
+    elif "INTERFACE" in g:
+        steps.append(("OPEN", "open the network interface"))
+    elif "OPEN" in g:
+        steps.append(("OPEN", "open() the file"))
+    if "FORK" in g or "EXEC" in g:
+        steps += [("FORK", "fork()"), ("EXEC", "execute the program")]
+    if not steps:
+        steps.append(("OPEN", f"open the {name} address"))
+    return steps
+
+
+def _want(when, ctx) -> bool:
+    if when is None:
+        return True
+    if callable(when):
+        return bool(when(ctx))
+    if when.startswith("!"):
+        return not ctx.has(when[1:])
+    return ctx.has(when)
+
+
+def build_steps(res, mode, config) -> list[dict]:
+    from .options.table import PHASES
+    ctx = StepContext(res, mode, config)
+    spec = res.row.steps
+    raw = spec(ctx) if callable(spec) else (spec or _generic_steps(ctx))
+    fields = ctx.fields()
+    steps = []
+    claims = {}
+    for entry in raw:
+        phase, call = entry[0], entry[1]
+        if not _want(entry[2] if len(entry) > 2 else None, ctx):
+            continue
+        for name in (entry[3] if len(entry) > 3 else ()):
+            claims.setdefault(name, len(steps))
+        try:
+            call = call.format_map(fields)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            pass
+        steps.append({"phase": phase, "call": call, "options": []})
+    if not any(s["phase"] in ("LATE", "LATE2") for s in steps):
+        steps.append({"phase": _FINAL[0], "call": _FINAL[1], "options": []})
+    rank = {p: i for i, p in enumerate(PHASES)}
+    for it in res.opts.items:
+        r = rank.get(it.row.phase, len(PHASES))
+        if it.row.name in claims:
+            target = steps[claims[it.row.name]]
+        else:
+            target = next((s for s in steps if rank.get(s["phase"], len(PHASES)) >= r),
+                          steps[-1])
+        if it.row.name not in target["options"]:
+            target["options"].append(it.row.name)
+    return steps
+
+
+# ------------------------------------------------------------- one address
+
+def transport(row) -> str:
+    """stream | datagram | packet | inherited (what the descriptor is)."""
+    if row.transport:
+        return row.transport
+    g, name = row.groups, row.name
+    if name in ("stdio", "stdin", "stdout", "stderr", "fd"):
+        return "inherited"
+    if "INTERFACE" in g:
+        return "packet"
+    if any(w in name for w in ("datagram", "sendto", "recv")) or ("UDP" in g and "TCP" not in g):
+        return "datagram"
+    return "stream"
+
+
+def _jsonable(v):
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    return str(v)
+
+
+def _option(it, groups) -> dict:
+    from .help import group_list, type_name
+    row = it.row
+    given = it.raw.partition("=")[0]
+    how = _APPLY_TEXT.get(row.apply[0], row.apply[0])
+    if row.apply[0] == "sockopt":
+        how = f"setsockopt(fd, {row.apply[1]}, {row.apply[2]}, value)"
+    elif row.apply[0] in ("openflag", "fdflag"):
+        how += f" ({_flag_name(row.apply[1])})"
+    if row.type == "CONST":
+        value = True
+    elif row.type == "BOOL":
+        value = bool(it.value)
+    else:
+        value = _jsonable(it.value)
+    return {"given": given, "name": row.name, "raw": it.raw, "value": value,
+            "type": type_name(row.type), "groups": group_list(row.groups),
+            "phase": row.phase, "help": row.help, "applied_by": how,
+            "in_groups": bool(row.groups & groups)}
+
+
+def explain_single(spec, mode, config, index) -> dict:
+    """One single address (not a!!b), opened for ``mode``."""
+    from .core import UNIVERSAL_GROUPS, resolve
+    from .help import group_list
+    from .parse import _SPECIAL
+    res = resolve(spec, config.ignore_groups)
+    row = res.row
+    head_l = spec.head.lower()
+    if head_l == row.name:
+        via = "name"
+    elif head_l in row.aliases:
+        via = "alias"
+    elif row.name == "fd":
+        via = "fd-number"
+    else:
+        via = "file-name"
+    params = [{"name": n, "value": v, "meaning": PARAM_HELP.get(n, n)}
+              for n, v in zip(row.params, join_params(row, res.params))]
+    groups = row.groups | UNIVERSAL_GROUPS
+    part = {
+        "role": ROLE[mode], "mode": DIRECTION[mode], "text": spec.raw,
+        "split": {"head": spec.head, "params": list(spec.params),
+                  "options": [o.raw for o in spec.options],
+                  "parser": "plain" if _SPECIAL.isdisjoint(spec.raw) else "grammar"},
+        "head": spec.head, "type": row.name, "via": via, "syntax": row.syntax,
+        "help": row.help, "feature": row.feature, "groups": group_list(row.groups),
+        "params": params,
+        "options": [_option(it, groups) for it in res.opts.items],
+        "steps": build_steps(res, mode, config),
+        "transport": transport(row),
+    }
+    part["warnings"] = [dict(w, address=index) for w in _warnings(part, res, config)]
+    return part
+
+
+def explain_address(text: str, mode: int, config, index: int) -> dict:
+    from .core import parse_address
+    spec = parse_address(text)
+    out = {"index": index, "text": text, "mode": DIRECTION[mode],
+           "kind": "dual" if isinstance(spec, DualSpec) else "single", "parts": []}
+    if isinstance(spec, DualSpec):
+        if mode != RDWR:
+            out["warnings"] = [_w("dual-unidirectional", "runtime",
+                                  "unidirectional open of dual address", "W", index)]
+        if mode in (RDWR, READ):
+            out["parts"].append(explain_single(spec.read, READ, config, index))
+        if mode in (RDWR, WRITE):
+            out["parts"].append(explain_single(spec.write, WRITE, config, index))
+    else:
+        out["parts"].append(explain_single(spec, mode, config, index))
+    out.setdefault("warnings", [])
+    for p in out["parts"]:
+        out["warnings"] += p["warnings"]
+    return out
+
+
+# -------------------------------------------------------------- warnings
+
+def _w(code, kind, text, severity=None, address=None) -> dict:
+    return {"code": code, "kind": kind, "severity": severity, "text": text,
+            "address": address}
+
+
+def _warnings(part, res, config) -> list[dict]:
+    out = []
+    name = part["type"]
+    opts = {o["name"]: o for o in part["options"]}
+    for o in part["options"]:
+        if not o["in_groups"]:
+            out.append(_w("option-outside-groups", "advice",
+                          f'option "{o["given"]}" does not belong to {name} (groups '
+                          f'{",".join(part["groups"])}); -g lets it pass, but no step '
+                          f'of this address uses it (socat ends with "1 option(s) could '
+                          f'not be used")'))
+    if "bind" in opts:
+        out += _bind_trailing(str(opts["bind"]["value"]))
+    if "UDP" in part["groups"] and "connect" in name:
+        out.append(_w("udp-connected", "advice",
+                      f"{name} connect()s its UDP socket: it only receives from that one "
+                      "peer, and an ICMP port unreachable (nobody listening there yet) "
+                      'makes the next read or write fail with "Connection refused", '
+                      "which ends the relay; UDP-DATAGRAM or UDP-SENDTO do not connect"))
+    if "INTERFACE" in part["groups"] and name.startswith("tun"):
+        out += _tun_warnings(part, opts, config)
+    return out
+
+
+def _bind_trailing(value: str) -> list[dict]:
+    """socat's xiogetaddrinfo() warning for a port with trailing data."""
+    from .options.values import strtoul
+    if value.startswith("["):
+        close = value.find("]")
+        service = value[close + 2:] if close >= 0 and value[close + 1:close + 2] == ":" else ""
+    else:
+        service = value.partition(":")[2]
+    if not service or not service[0].isdigit():
+        return []
+    _, extra = strtoul(service)
+    if not extra:
+        return []
+    return [_w("bind-trailing-data", "runtime",
+               f'xiogetaddrinfo(, "{service}", ...): extra trailing data "{extra}"', "W")]
+
+
+def _tun_warnings(part, opts, config) -> list[dict]:
+    out = []
+    if os.geteuid() != 0:
+        out.append(_w("needs-cap-net-admin", "advice",
+                      "TUN needs CAP_NET_ADMIN (root): without it TUNSETIFF fails with "
+                      '"Operation not permitted"; you are not root'))
+    else:
+        out.append(_w("needs-cap-net-admin", "advice",
+                      "TUN needs CAP_NET_ADMIN (root) for TUNSETIFF and the interface set-up"))
+    mtu = 1500
+    out.append(_w("tunnel-mtu", "advice",
+                  f"each read returns one packet of up to the interface MTU ({mtu} unless "
+                  "changed); carried over UDP/IPv4 a packet grows by 28 bytes of headers "
+                  f"(48 over IPv6), so full-size packets fragment on a {mtu} byte path: lower "
+                  "the MTU of both tunnel interfaces (ip link set dev NAME mtu 1400; socat "
+                  "has no option for it)"))
+    if config.bufsize < mtu:
+        out.append(_w("tunnel-bufsize", "advice",
+                      f"-b {config.bufsize} is smaller than the MTU {mtu}: longer packets "
+                      "are truncated"))
+    return out
+
+
+def _relay_warnings(addrs, config) -> list[dict]:
+    out = []
+    tr = [_side_transport(a) for a in addrs]
+    packetish = {"packet", "datagram"}
+    if tr[0] in packetish and tr[1] == "stream" or tr[1] in packetish and tr[0] == "stream":
+        pkt = 1 if tr[0] in packetish else 2
+        out.append(_w("boundaries-lost", "advice",
+                      f"address {pkt} carries packets, address {3 - pkt} a byte stream: "
+                      "packet boundaries are lost on the way into the stream, and the "
+                      "other way each read of the stream becomes one packet"))
+    return out
+
+
+def _side_transport(addr) -> str:
+    kinds = {p["transport"] for p in addr["parts"]}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+# --------------------------------------------------------------- the whole
+
+def _config(flags):
+    from .core import Config
+    if flags is None:
+        return Config()
+    if isinstance(flags, Config):
+        return flags
+    from .cli import parse_args
+    cfg, _, _ = parse_args(["--explain", *flags, "-"])
+    return cfg
+
+
+def _relay(addrs, config) -> dict:
+    direction = {"both": "both", "lr": "left-to-right", "rl": "right-to-left"}[config.direction]
+    flows = []
+    if config.direction in ("both", "lr"):
+        flows.append({"from": 1, "to": 2})
+    if config.direction in ("both", "rl"):
+        flows.append({"from": 2, "to": 1})
+    for f in flows:
+        f["reads"] = _side_transport(addrs[f["from"] - 1])
+        f["writes"] = _side_transport(addrs[f["to"] - 1])
+    dump = "hex" if config.verbhex else "text" if config.verbose else "none"
+    return {"direction": direction, "flows": flows, "block_size": config.bufsize,
+            "closing_timeout": config.closing_timeout,
+            "total_timeout": config.total_timeout, "dump": dump}
+
+
+def explain(addr1: str, addr2: str | None = None, flags=None) -> dict:
+    """Explain one or two addresses as ``pysocat [flags] addr1 addr2`` would use them.
+
+    ``flags`` is a ``core.Config``, a list of command line flags
+    (``["-u", "-b", "4096"]``) or None. Raises SocatError exactly where a run
+    would fail before opening anything.
+    """
+    config = _config(flags)
+    mode1 = {"lr": READ, "rl": WRITE}.get(config.direction, RDWR)
+    addrs = [explain_address(addr1, mode1, config, 1)]
+    if addr2 is not None:
+        mode2 = {RDWR: RDWR, READ: WRITE, WRITE: READ}[mode1]
+        addrs.append(explain_address(addr2, mode2, config, 2))
+    warnings = [w for a in addrs for w in a["warnings"]]
+    relay = None
+    if addr2 is not None:
+        relay = _relay(addrs, config)
+        warnings += _relay_warnings(addrs, config)
+    return {
+        "schema": SCHEMA,
+        "flags": {"direction": config.direction, "bufsize": config.bufsize,
+                  "closing_timeout": config.closing_timeout,
+                  "total_timeout": config.total_timeout, "verbose": config.verbose,
+                  "hexdump": config.verbhex, "ignore_groups": config.ignore_groups,
+                  "sloppy": config.sloppy, "prefer_ip": config.prefer_ip},
+        "addresses": addrs,
+        "relay": relay,
+        "warnings": warnings,
+    }
+
+
+def to_json(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+# ---------------------------------------------------------------- text
+
+def _fmt_value(o) -> str:
+    v = o["value"]
+    if o["type"] == "MODE_T" and isinstance(v, int):
+        return f"0{v:o}"
+    if o["type"] == "CONST":
+        return "(no value)"
+    return json.dumps(v)
+
+
+def render_text(data: dict) -> str:
+    lines = []
+    add = lines.append
+    for a in data["addresses"]:
+        add(f'address {a["index"]}: {a["text"]}')
+        if a["kind"] == "dual":
+            add("  a!!b: the left part is read from, the right part is written to")
+        for p in a["parts"]:
+            ind = "  " if a["kind"] == "single" else "    "
+            if a["kind"] == "dual":
+                add(f'  {p["role"]} part: {p["text"]}')
+            s = p["split"]
+            how = ("quotes, escapes and brackets resolved by the grammar"
+                   if s["parser"] == "grammar" else "split at ':' and ','")
+            add(f"{ind}split ({how}): head {s['head']!r}, params {s['params']!r}, "
+                f"options {s['options']!r}")
+            via = {"name": "", "alias": f" ({p['head']} is an alias)",
+                   "fd-number": f" (a lone digit is a file descriptor)",
+                   "file-name": f" (a head containing '/' is a file name)"}[p["via"]]
+            add(f"{ind}type: {p['type']}{p['syntax']}{via} - {p['help']}")
+            add(f"{ind}  groups {','.join(p['groups'])}; opened for {p['mode']}; "
+                f"transport {p['transport']}")
+            for q in p["params"]:
+                add(f"{ind}param <{q['name']}> = {q['value']!r}: {q['meaning']}")
+            for o in p["options"]:
+                alias = "" if o["given"].lower() == o["name"] else f" (given as {o['given']})"
+                add(f"{ind}option {o['name']}{alias} = {_fmt_value(o)}: {o['help']}")
+                add(f"{ind}  type {o['type']}, groups {','.join(o['groups'])}, phase "
+                    f"{o['phase']}, {o['applied_by']}")
+            add(f"{ind}steps:")
+            for i, st in enumerate(p["steps"], 1):
+                opts = f"  [options: {', '.join(st['options'])}]" if st["options"] else ""
+                add(f"{ind}  {i}. {st['phase']:<10} {st['call']}{opts}")
+    r = data["relay"]
+    if r:
+        add("relay:")
+        for f in r["flows"]:
+            add(f"  address {f['from']} ({f['reads']}) -> address {f['to']} "
+                f"({f['writes']}), reads of up to {r['block_size']} bytes")
+        if r["direction"] != "both":
+            add(f"  unidirectional ({r['direction']})")
+        add(f"  after EOF on one side: the other direction gets {r['closing_timeout']} s "
+            "(-t) before both are closed")
+        if r["total_timeout"] is not None:
+            add(f"  ends after {r['total_timeout']} s without data (-T)")
+        if r["dump"] != "none":
+            add(f"  data is dumped to stderr as {r['dump']} (-v/-x)")
+    for w in data["warnings"]:
+        where = f"address {w['address']}: " if w["address"] else ""
+        if w["kind"] == "runtime":
+            add(f"warning: {where}at run time socat logs: {w['severity']} {w['text']}")
+        else:
+            add(f"note: {where}{w['text']}")
+    return "\n".join(lines) + "\n"
+
+
+def main_explain(addrs: list[str], cfg, as_json: bool) -> int:
+    """The CLI's --explain: print and return the exit status."""
+    import sys
+    data = explain(addrs[0], addrs[1] if len(addrs) > 1 else None, cfg)
+    sys.stdout.write(to_json(data) if as_json else render_text(data))
+    return 0
+
+
+__all__ = ["explain", "render_text", "to_json", "StepContext", "SocatError"]
