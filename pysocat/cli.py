@@ -12,7 +12,7 @@ import signal
 import sys
 
 from .errors import SocatError
-from .log import LOG, NOTICE
+from .log import FATAL, LOG, NOTICE
 
 VERSION = "1.7.4.4"
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
@@ -100,8 +100,7 @@ def parse_args(args: list[str]):
                 if sub == "y":
                     LOG.use_syslog(fac)
                 else:
-                    LOG.mixed = True
-                    cfg.extra["mixed_facility"] = fac
+                    LOG.use_mixed(fac)
             elif sub == "s":
                 LOG.stream = sys.stderr
             elif sub == "u":
@@ -134,6 +133,7 @@ def parse_args(args: list[str]):
         elif c == "s":
             _no_suffix(a)
             cfg.sloppy = True
+            LOG.exitlevel = FATAL      # errors no longer end the run
         elif c == "t":
             val, i = _arg_value(args, i, "-t")
             cfg.closing_timeout = _float(val, "-t")

@@ -112,6 +112,9 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         mode2 = {RDWR: RDWR, READ: WRITE, WRITE: READ}[mode1]
         ep2 = open_spec(spec2, mode2, cfg, 2, other=ep1)
         LOG.info("resolved and opened all sock addresses")
+        if cfg.debug_fds:
+            from .filan import describe_endpoints
+            describe_endpoints(ep1, ep2)
         if on_ready is not None:
             on_ready(ep1, ep2)
         rcfg = RelayConfig(bufsize=cfg.bufsize, closing_timeout=cfg.closing_timeout,

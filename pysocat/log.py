@@ -49,6 +49,17 @@ class Logger:
         self.syslog_facility = facility
         self.stream = None
 
+    def use_mixed(self, facility: int) -> None:
+        """-lm: stderr while opening, syslog once the relay (or daemon) runs."""
+        self.mixed = True
+        self.mixed_facility = facility
+
+    def enter_daemon_phase(self) -> None:
+        """Called when the transfer loop starts or a fork server first accepts."""
+        if self.mixed:
+            self.mixed = False
+            self.use_syslog(self.mixed_facility)
+
     # output -----------------------------------------------------------
     def enabled(self, level: int) -> bool:
         return level >= self.level

@@ -81,3 +81,26 @@ def test_stdio_log_lines_match_socat():
     a = log_texts(run_pysocat("-ddd", "-", "-", input=b"hello\n").stderr)
     b = log_texts(run_socat("-ddd", "-", "-", input=b"hello\n").stderr)
     assert a == b
+
+
+@needs_socat
+def test_D_describes_fds_like_socat():
+    a = run_pysocat("-D", "-", "-", input=b"hi").stderr.decode().splitlines()
+    b = run_socat("-D", "-", "-", input=b"hi").stderr.decode().splitlines()
+    assert a[0] == b[0]                       # the header
+    assert len(a) == len(b)
+    for x, y in zip(a[1:], b[1:]):
+        assert x.split("\t")[0] == y.split("\t")[0]   # fd and type
+        assert len(x.split("\t")) == len(y.split("\t"))
+
+
+def test_sloppy_reports_and_continues():
+    r = run_pysocat("-s", "-,foo", "-", input=b"still here")
+    assert r.returncode == 0 and r.stdout == b"still here"
+    assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "foo"']
+
+
+def test_mixed_log_mode_leaves_stderr_when_loop_starts():
+    r = run_pysocat("-lm", "-dd", "-", "-", input=b"x")
+    texts = log_texts(r.stderr)
+    assert texts[-1] == "N starting data transfer loop with FDs [0,1] and [0,1]"

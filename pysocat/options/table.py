@@ -89,13 +89,19 @@ class Options:
         load_all()
         items = []
         for o in specs:
-            row = OPTIONS.get(o.name.lower())
-            if row is None:
-                raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
-            if not (row.groups & groups) and not ignore_groups:
-                raise OptionError(
-                    f'parseopts_table(): option "{o.name}" not supported with this address type')
-            val = parse_value(row.type, o.value, o.raw, row.name)
+            try:
+                row = OPTIONS.get(o.name.lower())
+                if row is None:
+                    raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
+                if not (row.groups & groups) and not ignore_groups:
+                    raise OptionError(
+                        f'parseopts_table(): option "{o.name}" not supported with this address type')
+                val = parse_value(row.type, o.value, o.raw, row.name)
+            except OptionError as e:
+                if LOG.exitlevel <= 4:     # ERROR is fatal unless -s (sloppy)
+                    raise
+                LOG.error(e.text)          # socat -s: report and drop the option
+                continue
             if LOG.level <= 1:
                 _log_setting(row, val)
             items.append(OptValue(row, val, o.raw))

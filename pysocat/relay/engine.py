@@ -131,6 +131,7 @@ class Relay:
         cfg = self.cfg
         r1, w1, r2, w2 = self.fds()
         LOG.notice(f"starting data transfer loop with FDs [{r1},{w1}] and [{r2},{w2}]")
+        LOG.enter_daemon_phase()
         # signal handlers exist only in the main thread; a relay in another
         # thread (pysocat.api) reaps its children when it closes
         wake_r = _install_sigchld() if self.children and \
