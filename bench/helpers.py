@@ -1,0 +1,252 @@
+"""Fixed senders, receivers and echo servers for bench.py (stdlib only).
+
+Each helper is a separate process so that neither contender shares a CPU
+time slice or the GIL with the load generator. Run as
+``python3 helpers.py NAME ARGS…``; a helper that listens prints ``ready`` on
+stdout first, and every helper prints its result as one JSON line on stdout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+
+BUF = 1 << 20
+
+
+def _out(obj) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _family(kind):
+    return socket.AF_UNIX if kind == "unix" else socket.AF_INET
+
+
+def _addr(kind, where):
+    if kind == "unix":
+        return where
+    return ("127.0.0.1", int(where))
+
+
+def _connect(kind, where, timeout=10.0):
+    """Connect, retrying while the contender is not listening yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(_family(kind), socket.SOCK_STREAM)
+        try:
+            s.connect(_addr(kind, where))
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
+
+
+def _listen(kind, where):
+    s = socket.socket(_family(kind), socket.SOCK_STREAM)
+    if kind != "unix":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(_addr(kind, where))
+    s.listen(4)
+    return s
+
+
+def _drain_count(c) -> int:
+    buf = bytearray(BUF)
+    view = memoryview(buf)
+    total = 0
+    while True:
+        n = c.recv_into(view)
+        if not n:
+            return total
+        total += n
+
+
+def stream_sink(kind, where):
+    """Accept one connection, count bytes until EOF; time from accept to EOF."""
+    s = _listen(kind, where)
+    _out("ready")
+    s.settimeout(60)
+    c, _ = s.accept()
+    c.settimeout(None)
+    t0 = time.perf_counter()
+    total = _drain_count(c)
+    t1 = time.perf_counter()
+    c.close()
+    _out({"bytes": total, "seconds": t1 - t0})
+
+
+def stream_source(kind, where, path):
+    """Connect and send the whole file with sendfile, then half-close and wait for EOF."""
+    s = _connect(kind, where)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        off = 0
+        while off < size:
+            n = os.sendfile(s.fileno(), f.fileno(), off, size - off)
+            if n == 0:
+                break
+            off += n
+    s.shutdown(socket.SHUT_WR)
+    _drain_count(s)
+    s.close()
+    _out({"sent": off})
+
+
+def pipe_sink():
+    """Count bytes on stdin (a pipe or socket) until EOF; time from first byte."""
+    fd = 0
+    buf = bytearray(BUF)
+    view = memoryview(buf)
+    total = 0
+    t0 = None
+    while True:
+        n = os.readv(fd, [view])
+        if t0 is None:
+            t0 = time.perf_counter()
+        if not n:
+            break
+        total += n
+    t1 = time.perf_counter()
+    sys.stderr.write(json.dumps({"bytes": total, "seconds": t1 - (t0 or t1)}) + "\n")
+
+
+def pipe_sink_file(result_path):
+    """pipe_sink for EXEC: stdout belongs to the relay, so write the result to a file."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # the relay may end us at its close
+    fd = 0
+    buf = bytearray(BUF)
+    view = memoryview(buf)
+    total = 0
+    t0 = None
+    while True:
+        try:
+            n = os.readv(fd, [view])
+        except ConnectionResetError:
+            break
+        if t0 is None:
+            t0 = time.perf_counter()
+        if not n:
+            break
+        total += n
+    t1 = time.perf_counter()
+    with open(result_path + ".tmp", "w") as f:
+        f.write(json.dumps({"bytes": total, "seconds": t1 - (t0 or t1)}))
+    os.rename(result_path + ".tmp", result_path)
+
+
+def echo(kind, where):
+    """Accept one connection and echo until EOF."""
+    s = _listen(kind, where)
+    _out("ready")
+    s.settimeout(60)
+    c, _ = s.accept()
+    c.settimeout(None)
+    while True:
+        data = c.recv(65536)
+        if not data:
+            break
+        c.sendall(data)
+    c.close()
+
+
+def rr_client(kind, where, count, size):
+    """count round trips of size bytes; latency percentiles in microseconds."""
+    s = _connect(kind, where)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) if kind != "unix" else None
+    msg = os.urandom(int(size))
+    size = int(size)
+    lat = []
+    buf = bytearray(size)
+    for _ in range(int(count)):
+        t0 = time.perf_counter_ns()
+        s.sendall(msg)
+        got = 0
+        view = memoryview(buf)
+        while got < size:
+            n = s.recv_into(view[got:])
+            if not n:
+                raise SystemExit("rr_client: early EOF")
+            got += n
+        lat.append(time.perf_counter_ns() - t0)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.close()
+    lat.sort()
+    med = lat[len(lat) // 2] / 1000
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] / 1000
+    _out({"median_us": med, "p99_us": p99})
+
+
+def udp_sink(port, idle):
+    """Count datagrams until ``idle`` seconds pass without one (after the first)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)   # SO_RCVBUFFORCE (root)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+    s.bind(("127.0.0.1", int(port)))
+    _out("ready")
+    idle = float(idle)
+    s.settimeout(15)
+    count = nbytes = 0
+    t_first = t_last = None
+    buf = bytearray(65536)
+    try:
+        while True:
+            n = s.recv_into(buf)
+            t_last = time.perf_counter()
+            if t_first is None:
+                t_first = t_last
+                s.settimeout(idle)
+            count += 1
+            nbytes += n
+    except socket.timeout:
+        pass
+    span = (t_last - t_first) if t_first is not None else 0.0
+    _out({"count": count, "bytes": nbytes, "seconds": span})
+
+
+def udp_source(port, count, size, rate):
+    """Send count datagrams of size bytes; rate 0 = as fast as possible."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", int(port)))
+    msg = os.urandom(int(size))
+    count, rate = int(count), float(rate)
+    send = s.send
+    t0 = time.perf_counter()
+    if rate <= 0:
+        for _ in range(count):
+            try:
+                send(msg)
+            except ConnectionRefusedError:
+                pass
+    else:
+        burst = max(1, int(rate / 1000))     # one burst per millisecond
+        sent = 0
+        while sent < count:
+            due = t0 + sent / rate
+            now = time.perf_counter()
+            if now < due:
+                time.sleep(min(due - now, 0.001))
+                continue
+            for _ in range(min(burst, count - sent)):
+                try:
+                    send(msg)
+                except ConnectionRefusedError:
+                    pass
+                sent += 1
+    _out({"sent": count, "seconds": time.perf_counter() - t0})
+
+
+HELPERS = {"stream_sink": stream_sink, "stream_source": stream_source,
+           "pipe_sink": pipe_sink, "pipe_sink_file": pipe_sink_file, "echo": echo,
+           "rr_client": rr_client, "udp_sink": udp_sink, "udp_source": udp_source}
+
+if __name__ == "__main__":
+    HELPERS[sys.argv[1]](*sys.argv[2:])
