@@ -8,7 +8,7 @@ socat's ``E`` line with exit status 1.
 from __future__ import annotations
 
 import os
-import signal
+import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import sys
 
 from .errors import SocatError

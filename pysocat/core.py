@@ -5,8 +5,11 @@ The CLI is a thin layer over ``Config`` and ``run``; the public API
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from ._struct import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:                  # importing typing costs start-up time
+    from typing import Any, Callable
 
 from .addresses.base import RDWR, READ, WRITE, OpenContext
 from .errors import SocatError

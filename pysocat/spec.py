@@ -5,7 +5,7 @@ the text as the user wrote it, for messages and ``--explain``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ._struct import dataclass
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ fcntl flags, ownership, the relay's APPL settings, shut-* behaviour).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from .._struct import dataclass, field
 
 from ..errors import SocatError
 from ..relay.endpoint import LT_CR, LT_CRNL, Endpoint

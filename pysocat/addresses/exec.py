@@ -9,9 +9,7 @@ is socat's ``E waitpid(): child N exited with status S``.
 from __future__ import annotations
 
 import os
-import shlex
-import signal
-import socket
+import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import sys
 import time
 
@@ -91,6 +89,7 @@ class ChildProcess:
 
 
 def _split_command(line: str) -> list[str]:
+    import shlex    # imports re: only when a program is started
     try:
         return shlex.split(line)
     except ValueError:
@@ -145,6 +144,7 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         theirs_in, theirs_out = to_child[0], from_child[1]
         close_in_child = [to_child[1], from_child[0]]
     else:
+        import socket
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pa, pb = a.detach(), b.detach()
         LOG.info(f"socketpair(1, 1, 0, {{{pa},{pb}}}) -> 0")

@@ -11,7 +11,7 @@ address type", both exactly as socat words them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .._struct import dataclass, field
 
 from ..errors import OptionError
 from ..log import LOG

@@ -6,20 +6,36 @@ the option as written (``sp=x``).
 """
 from __future__ import annotations
 
-import re
-
 from ..errors import OptionError
 
-_NUM = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
-_NUM8 = re.compile(r"\s*([+-]?)([0-7]+)")
-_FLOAT = re.compile(r"\s*[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)", re.I)
+# compiled on first use: importing re costs start-up time most runs never need
+_PATTERNS = {
+    "_NUM": (r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", 0),
+    "_NUM8": (r"\s*([+-]?)([0-7]+)", 0),
+    "_FLOAT": (r"\s*[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)", 2),
+}
+
+
+def _pat(name: str):
+    pat = globals().get(name)
+    if pat is None:
+        import re
+        text, flags = _PATTERNS[name]
+        pat = globals()[name] = re.compile(text, flags)   # 2 = re.IGNORECASE
+    return pat
+
+
+def __getattr__(name: str):
+    if name in _PATTERNS:
+        return _pat(name)
+    raise AttributeError(name)
 
 ULONG_MAX = 2**64 - 1
 
 
 def strtoul(text: str, base: int = 0) -> tuple[int | None, str]:
     """C strtoul: (value or None when no digits, rest of the string)."""
-    m = (_NUM8 if base == 8 else _NUM).match(text)
+    m = _pat("_NUM8" if base == 8 else "_NUM").match(text)
     if not m:
         return None, text
     sign, digits = m.groups()
@@ -96,7 +112,7 @@ def parse_value(vtype: str, value: str | None, raw: str, name: str):
 
 
 def _seconds(value: str, raw: str) -> float:
-    m = _FLOAT.match(value)
+    m = _pat("_FLOAT").match(value)
     if not m:
         raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
     if value[m.end():]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 
 from ..errors import SocatError
 from ..log import LOG
@@ -83,6 +82,7 @@ class Endpoint:
         if self.is_socket and self.shut != "close":
             LOG.info(f"shutdown({self.wfd}, 1)")
             try:
+                import socket
                 s = socket.socket(fileno=self.wfd)
                 try:
                     s.shutdown(socket.SHUT_WR)

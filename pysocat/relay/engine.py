@@ -16,10 +16,9 @@ from __future__ import annotations
 import errno
 import os
 import select
-import signal
-import threading
+import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import time
-from dataclasses import dataclass
+from .._struct import dataclass
 
 from ..errors import SocatError
 from ..log import LOG
@@ -134,8 +133,11 @@ class Relay:
         LOG.enter_daemon_phase()
         # signal handlers exist only in the main thread; a relay in another
         # thread (pysocat.api) reaps its children when it closes
-        wake_r = _install_sigchld() if self.children and \
-            threading.current_thread() is threading.main_thread() else None
+        wake_r = None
+        if self.children:
+            import threading    # only here: it costs start-up time
+            if threading.current_thread() is threading.main_thread():
+                wake_r = _install_sigchld()
         closing_deadline = None
         last_action = time.monotonic()
         try:
