@@ -635,6 +635,11 @@ def main(argv=None):
     for path in (args.pysocat, args.socat):
         if not os.access(path, os.X_OK):
             ap.error(f"{path} is not executable (run make install / install socat)")
+    # byte-compile as an install would (PYTHONDONTWRITEBYTECODE may be set here)
+    vpy = os.path.join(os.path.dirname(args.pysocat), "python")
+    if os.path.exists(vpy):
+        subprocess.run([vpy, "-m", "compileall", "-q", os.path.join(ROOT, "pysocat")],
+                       stdout=subprocess.DEVNULL, timeout=120)
     contenders = [Contender("pysocat", [args.pysocat]), Contender("socat", [args.socat])]
     cases = all_cases()
     if args.only:

@@ -87,3 +87,30 @@ def test_struct_dataclass_semantics():
     q1.items.append(1)
     assert q2.items == [] and Q(n=3).n == 3 and Q([1]) == q1
     assert replace(p, b="z") == P(1, "z")
+
+
+def test_family_index_matches_the_tables():
+    """The cached family index names exactly the rows load_all() registers."""
+    from pysocat.addresses import registry
+    names, feats = registry._build_index()
+    for name, mod in names.items():
+        assert mod.startswith("pysocat."), (name, mod)
+    assert set(names) == set(registry.ADDRESSES)
+    assert feats == {r.feature for r in registry.ROWS} | registry.EXTRA_FEATURES
+    cached_names, cached_feats = registry.index()
+    assert cached_names == names and cached_feats == feats
+
+
+def test_version_lists_the_same_features_with_a_fresh_index(tmp_path):
+    """-V from the cached index equals -V computed from every family."""
+    from pysocat.addresses import registry
+    path = registry._index_path()
+    if os.path.exists(path):
+        os.unlink(path)
+    first = subprocess.run([PY, "-m", "pysocat", "-V"], capture_output=True, timeout=30)
+    second = subprocess.run([PY, "-m", "pysocat", "-V"], capture_output=True, timeout=30)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    feats = {r.feature for r in (registry.load_all() or registry.ROWS)} | registry.EXTRA_FEATURES
+    for f in feats:
+        assert f"#define WITH_{f} 1".encode() in second.stdout

@@ -8,6 +8,9 @@ type name never costs start-up time.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 from .._struct import dataclass
 
 from ..errors import SocatError
@@ -58,15 +61,18 @@ def address(name, syntax, groups, opener, feature, help="", aliases=(),
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
                   opener, feature, help, tuple(aliases), tuple(params),
                   count_text, count_prefix, steps, transport)
+    origin = sys._getframe(1).f_globals.get("__name__", "")
     for n in row.names:
         if n.lower() in ADDRESSES:
             raise AssertionError(f"address {n} defined twice")
         ADDRESSES[n.lower()] = row
+        ORIGIN[n.lower()] = origin
     ROWS.append(row)
     return row
 
 
 _loaded = False
+ORIGIN: dict[str, str] = {}            # address name → module that registered it
 
 
 def load_all() -> None:
@@ -78,23 +84,111 @@ def load_all() -> None:
             __import__(f"pysocat.addresses.{fam}")   # importlib would add ~0.5 ms
 
 
+# ------------------------------------------------------------ the family index
+# A run needs one or two families, -V only the feature names; importing every
+# family (each with socket, struct, …) would cost every start-up the sum of
+# all of them. The index — which module registers which name, and the WITH_*
+# features — is computed by load_all() once and cached next to the byte code,
+# keyed by the size and mtime of every family module, so it is never stale.
+# Without a writable cache everything still works, only slower.
+_INDEX = None
+
+
+def _index_path() -> str:
+    return os.path.join(os.path.dirname(__file__), "__pycache__", "families.index")
+
+
+def _index_key() -> str:
+    here = os.path.dirname(__file__)
+    parts = []
+    for fam in ("registry",) + tuple(FAMILIES):
+        try:
+            st = os.stat(os.path.join(here, fam + ".py"))
+            parts.append(f"{fam}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{fam}:?")
+    return " ".join(parts)
+
+
+def _build_index() -> tuple[dict, frozenset]:
+    load_all()
+    names = {n: ORIGIN.get(n, "") for n in ADDRESSES}
+    feats = frozenset({r.feature for r in ROWS} | EXTRA_FEATURES)
+    return names, feats
+
+
+def index() -> tuple[dict, frozenset]:
+    """(address name → defining module, WITH_* features), from the cache if current."""
+    global _INDEX
+    if _INDEX is not None:
+        return _INDEX
+    key = _index_key()
+    path = _index_path()
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        if lines and lines[0] == "key " + key:
+            names, feats = {}, set()
+            for line in lines[1:]:
+                kind, _, rest = line.partition(" ")
+                if kind == "n":
+                    n, _, mod = rest.partition(" ")
+                    names[n] = mod
+                elif kind == "f":
+                    feats.add(rest)
+            _INDEX = (names, frozenset(feats))
+            return _INDEX
+    except (OSError, ValueError):
+        pass
+    _INDEX = _build_index()
+    text = "\n".join(["key " + key] + [f"f {x}" for x in sorted(_INDEX[1])]
+                     + [f"n {n} {m}" for n, m in sorted(_INDEX[0].items())]) + "\n"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return _INDEX
+
+
+def features() -> frozenset:
+    """The WITH_* features of all rows, without importing the families."""
+    return index()[1]
+
+
+def _row(name: str):
+    """The row of ``name`` (lower case), importing only the family defining it."""
+    row = ADDRESSES.get(name)
+    if row is None and not _loaded:
+        mod = index()[0].get(name)     # the index is complete: no entry, no such type
+        if mod:
+            __import__(mod)
+            row = ADDRESSES.get(name)
+            if row is None:      # registered as a side effect of another module
+                load_all()
+                row = ADDRESSES.get(name)
+    return row
+
+
 def lookup(spec) -> tuple["AddrDef", tuple]:
     """Resolve a spec's head to its row and effective parameters.
 
     Follows socat: a known keyword wins; else a single digit is FD, a head
     containing '/' is a file name (GOPEN); else "unknown device/address".
     """
-    load_all()
     head = spec.head
-    row = ADDRESSES.get(head.lower())
+    row = _row(head.lower())
     params = spec.params
     if row is None:
         if len(head) == 1 and head.isdigit():
             LOG.info(f'interpreting address "{head}" as file descriptor')
-            row, params = ADDRESSES["fd"], (head,) + params
+            row, params = _row("fd"), (head,) + params
         elif "/" in head:
             LOG.info(f'interpreting address "{head}" as file name')
-            row, params = ADDRESSES["gopen"], (head,) + params
+            row, params = _row("gopen"), (head,) + params
         else:
             raise SocatError(f'unknown device/address "{head}"')
     lo, hi = row.nparams

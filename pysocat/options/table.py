@@ -86,7 +86,8 @@ class Options:
 
     @classmethod
     def parse(cls, specs, groups: frozenset, ignore_groups: bool = False) -> "Options":
-        load_all()
+        if specs:
+            load_all()      # no options given: the option modules need not load
         items = []
         for o in specs:
             try:
