@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:                  # importing typing costs start-up time
+    from typing import Callable
 
 DEBUG, INFO, NOTICE, WARN, ERROR, FATAL = range(6)
 LETTERS = "DINWEF"
