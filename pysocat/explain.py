@@ -151,24 +151,71 @@ def join_params(row, params) -> tuple:
 
 # ------------------------------------------------------------------ steps
 
+_FD_LIKE = ("fd", "stdio", "stdin", "stdout", "stderr", "gopen", "exec", "system")
+
+
+def _socket_triple(row) -> tuple[str, str, str]:
+    """socket(2) arguments a socket row implies, from its groups and name."""
+    g, name = row.groups, row.name
+    dgram = any(w in name for w in ("datagram", "sendto", "recv", "udp"))
+    if "UNIX" in g and not g & {"IP4", "IP6"}:
+        return "AF_UNIX", "SOCK_DGRAM" if dgram else "SOCK_STREAM", "0"
+    if g >= {"IP4", "IP6"}:
+        pf = "AF_INET or AF_INET6 (as the address resolves; -4/-6, pf=)"
+    else:
+        pf = "AF_INET6" if "IP6" in g else "AF_INET"
+    if "TCP" in g:
+        return pf, "SOCK_STREAM", "IPPROTO_TCP"
+    if "UDP" in g:
+        return pf, "SOCK_DGRAM", "IPPROTO_UDP"
+    return pf, "SOCK_DGRAM" if dgram else "SOCK_RAW", "{protocol}"
+
+
 def _generic_steps(ctx) -> list:
-    """A step list from the groups, for rows that do not describe their open."""
+    """A step list from the groups and name, for rows that do not describe their open."""
     g, name = ctx.row.groups, ctx.row.name
+    params = set(ctx.row.params)
     steps = []
-    if "NAMED" in g:
+    if "NAMED" in g and "SOCKET" not in g:
         steps.append(("EARLY", "prepare the file system entry (unlink-early, umask)"))
-    if "SOCKET" in g and "FD" in g and name not in ("fd", "stdio", "stdin", "stdout", "stderr"):
-        steps.append(("SOCKET", "socket()"))
-        steps.append(("BIND", "bind() to {opt[bind]}", "bind"))
+    if "SOCKET" in g and name not in _FD_LIKE:
+        pf, stype, proto = _socket_triple(ctx.row)
+        peer = ("{host}:{port}" if {"host", "port"} <= params else
+                '"{filename}"' if "filename" in params else "the peer")
+        if "host" in params:
+            steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"))
+        steps.append(("SOCKET", f"socket({pf}, {stype}, {proto})"))
+        listening = "LISTEN" in g or "recv" in name
+        if listening:
+            if "port" in params:
+                local = "{opt[bind]}:{port}" if ctx.has("bind") else "any address, port {port}"
+            else:
+                local = '"{filename}"' if "filename" in params else "{opt[bind]}"
+            steps.append(("BIND", f"bind(fd, {local})"))
+        else:
+            steps.append(("BIND", "bind(fd, {opt[bind]})", "bind"))
         if "LISTEN" in g:
-            steps += [("LISTEN", "listen()"), ("ACCEPT", "accept() a connection")]
-        elif "connect" in name:
-            steps.append(("CONNECT", "connect() to the peer"))
+            steps += [("LISTEN", "listen(fd, {opt[backlog]})" if ctx.has("backlog")
+                       else "listen(fd, backlog)"),
+                      ("ACCEPT", "accept(): wait for a connection"),
+                      ("FORK", "fork(): a child handles the connection, the parent "
+                               "accepts the next", "fork")]
+        elif "connect" in name or stype == "SOCK_STREAM" and not listening:
+            steps.append(("CONNECT", f"connect(fd, {peer})"))
+        elif "sendto" in name or "datagram" in name:
+            steps.append(("CONNECTED", f"sendto(fd, {peer}) for every packet; recvfrom() "
+                                       "takes packets from any sender"))
+        elif "recv" in name:
+            steps.append(("CONNECTED", "recvfrom(): the first packet's sender becomes the peer"
+                          if "recvfrom" in name else "recv() packets from any sender"))
+        if g & {"RETRY"}:
+            steps.append(("CONNECT", "on failure retry {opt[retry]} times" if ctx.has("retry")
+                          else "on failure retry forever", lambda c: c.has("retry") or c.has("forever")))
     elif "INTERFACE" in g:
         steps.append(("OPEN", "open the network interface"))
     elif "OPEN" in g:
         steps.append(("OPEN", "open() the file"))
-    if "FORK" in g or "EXEC" in g:
+    if ("FORK" in g or "EXEC" in g) and name not in _FD_LIKE:
         steps += [("FORK", "fork()"), ("EXEC", "execute the program")]
     if not steps:
         steps.append(("OPEN", f"open the {name} address"))

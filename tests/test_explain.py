@@ -200,6 +200,58 @@ def socket_rows():
         del table.OPTIONS[n]
 
 
+@pytest.fixture
+def tcp_rows():
+    """tcp4-connect, tcp-listen, fork and backlog: real rows when they exist, else stand-ins."""
+    from pysocat.options.table import OptDef
+    registry.load_all()
+    table.load_all()
+    added_rows, added_opts = [], []
+    for name, vtype, groups, phase in (("bind", "STRING", "SOCKET", "BIND"),
+                                       ("fork", "BOOL", "CHILD", "PASTACCEPT"),
+                                       ("backlog", "INT", "LISTEN", "LISTEN")):
+        if name not in table.OPTIONS:
+            table.OPTIONS[name] = OptDef(name, vtype, frozenset({groups}), phase)
+            added_opts.append(name)
+    for name, groups, params, alias in (
+            ("tcp4-connect", "FD,SOCKET,CHILD,RETRY,IP4,TCP", ("host", "port"), "tcp4"),
+            ("tcp-listen", "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,TCP", ("port",), "tcp-l")):
+        if name not in registry.ADDRESSES:
+            row = registry.AddrDef(name, "", (len(params),) * 2, frozenset(groups.split(",")),
+                                   None, "TCP", "", (alias,), params)
+            registry.ADDRESSES[name] = registry.ADDRESSES[alias] = row
+            added_rows += [name, alias]
+    yield
+    for n in added_rows:
+        del registry.ADDRESSES[n]
+    for n in added_opts:
+        del table.OPTIONS[n]
+
+
+def _order(calls, *words):
+    idx = [next(i for i, c in enumerate(calls) if w in c) for w in words]
+    return idx == sorted(idx)
+
+
+def test_tcp_connect_steps(tcp_rows):
+    d = valid(ex.explain("TCP4:127.0.0.1:80,bind=127.0.0.1", "-"))
+    p = part(d)
+    assert p["type"] == "tcp4-connect" and p["transport"] == "stream"
+    calls = step_calls(p)
+    assert _order(calls, "socket(", "bind(", "connect(")
+    assert any("127.0.0.1:80" in c for c in calls)
+    assert "bind" in [o for s in p["steps"] if "bind(" in s["call"] for o in s["options"]]
+    assert d["relay"]["flows"][0]["reads"] == "stream"
+
+
+def test_tcp_listen_steps(tcp_rows):
+    p = part(valid(ex.explain("TCP-L:8080,fork,backlog=3")))
+    calls = step_calls(p)
+    assert _order(calls, "socket(", "bind(", "listen(", "accept")
+    where = {o: s["call"] for s in p["steps"] for o in s["options"]}
+    assert "fork" in where["fork"] and "listen" in where["backlog"]
+
+
 def test_connected_udp_pitfall(socket_rows):
     d = valid(ex.explain("UDP:127.0.0.1:9"))
     p = part(d)
