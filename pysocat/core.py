@@ -124,7 +124,7 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
                            total_timeout=cfg.total_timeout, direction=cfg.direction,
                            verbose=cfg.verbose, verbhex=cfg.verbhex,
                            sniff_left=cfg.sniff_left, sniff_right=cfg.sniff_right,
-                           stop_fd=cfg.stop_fd)
+                           stop_fd=cfg.stop_fd, bufsize_given=cfg.bufsize_given)
         children = [c for ep in (ep1, ep2) for c in _children(ep)]
         relay = Relay(ep1, ep2, rcfg, children)
         cfg.extra["relay"] = relay

@@ -10,6 +10,14 @@ Theory of operation (socat 1.7.4.4, socat.c ``_socat``):
 - ``-T`` ends the loop after that many seconds without any transfer.
 - ``ignoreeof`` re-reads a source at EOF once per second instead of ending.
 Writes block until complete, so a byte once read is never dropped.
+
+Speed (issue 7): a stream-to-stream direction that neither converts, dumps,
+sniffs nor looks for an escape character moves its bytes with ``splice(2)``
+(directly when one side is a pipe, else through a pipe of its own), so they
+never enter Python; a step still moves at most ``-b`` bytes when ``-b`` is
+given. Without ``-b`` a stream step may move up to STREAM_BUFSIZE bytes
+(socat: 8192) unless ``-d -d -d`` shows the per-step "transferred" lines;
+datagrams keep socat's truncation at ``-b``.
 """
 from __future__ import annotations
 
@@ -26,6 +34,10 @@ from .convert import convert_lineterm
 from .dump import Dumper
 
 POLL_INTERVAL = 1.0   # socat's pollintv for ignoreeof
+STREAM_BUFSIZE = 1 << 17   # a stream step without -b (splice or read/write)
+SPLICE_PIPE_SIZE = 1 << 20  # asked for with F_SETPIPE_SZ; the kernel may give less
+_NO_SPLICE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE,
+                        errno.EBADF})
 
 
 @dataclass
@@ -40,6 +52,7 @@ class RelayConfig:
     sniff_left: int | None = None  # -r fd: data left to right
     sniff_right: int | None = None  # -R fd
     stop_fd: int | None = None     # library stop: readable → the loop ends
+    bufsize_given: bool = False    # -b given: no stream step moves more than bufsize
 
 
 class _Direction:
@@ -62,10 +75,27 @@ class _Direction:
         self.escape = src.escape
         self.escaped = False
         self.moved = 0
+        stream = not (src.datagram or dst.datagram)
+        if stream and not cfg.bufsize_given and LOG.level > 1 and not self.dumper:
+            self.bufsize = max(self.bufsize, STREAM_BUFSIZE)
+        self.splicer = None
+        if stream and not self.convert and not self.dumper and self.sniff is None \
+                and self.escape < 0 and hasattr(os, "splice") \
+                and _raw_fd(src, "read") and _raw_fd(dst, "write"):
+            self.splicer = _Splicer(src, dst)
+
+    def close(self) -> None:
+        if self.splicer is not None:
+            self.splicer.close()
 
     def transfer(self, closing: bool) -> int:
         """Move one block; 0 means EOF (or nothing), -1 error handled."""
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
+        if self.splicer is not None:
+            moved = self.splicer.move(n)
+            if moved is not None:
+                return self._moved(moved)
+            self.splicer = None            # not for these fds: read/write from now on
         try:
             data = self.src.read(n)
         except BlockingIOError:
@@ -106,6 +136,143 @@ class _Direction:
         if self.escaped or (self.left is not None and self.left <= 0):
             return 0
         return len(data) or -1
+
+    def _moved(self, n: int) -> int:
+        """Book-keeping of a splice step (the read/write path's, without the data)."""
+        if n <= 0:
+            return n                      # 0 EOF, -1 nothing this time
+        if self.left is not None:
+            self.left -= n
+        self.moved += n
+        if LOG.level <= 1:
+            LOG.info(f"transferred {n} bytes from {self.src.rfd} to {self.dst.wfd}")
+        if self.left is not None and self.left <= 0:
+            return 0
+        return n
+
+
+def _raw_fd(ep, method: str) -> bool:
+    """True when ``ep``'s read (write) is the plain fd call splice can replace."""
+    from .endpoint import DualEndpoint, Endpoint
+    if isinstance(ep, DualEndpoint):
+        ep = ep.reader if method == "read" else ep.writer
+    flag = getattr(ep, "zero_copy", None)   # an endpoint may say so itself
+    if flag is not None:
+        return bool(flag)
+    cls = type(ep)
+    return getattr(cls, method) is getattr(Endpoint, method) and cls.pending is Endpoint.pending
+
+
+def _is_pipe(fd: int) -> bool:
+    try:
+        return (os.fstat(fd).st_mode & 0o170000) == 0o010000
+    except OSError:
+        return False
+
+
+class _Splicer:
+    """Zero-copy moves from one fd to another with splice(2).
+
+    One side a pipe: splice straight across. Otherwise through a private pipe:
+    fill it from the source (non-blocking on the pipe, so a spurious wake-up
+    returns EAGAIN), then drain it completely into the destination before the
+    step ends, so no byte stays behind when the loop decides on EOF, -t or -T.
+    ``move`` returns None when splice does not work for these descriptors
+    (nothing has been consumed then); the caller falls back to read/write.
+    """
+
+    def __init__(self, src, dst):
+        self.src, self.dst = src, dst
+        self.rfd, self.wfd = src.rfd, dst.wfd
+        self.src_pipe = _is_pipe(self.rfd)
+        self.direct = self.src_pipe or _is_pipe(self.wfd)
+        self.pipe = None
+
+    def close(self) -> None:
+        if self.pipe is not None:
+            for fd in self.pipe:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.pipe = None
+
+    def move(self, n: int):
+        """Move up to n bytes: count, 0 at EOF, -1 for nothing now, None: no splice."""
+        if self.direct:
+            return self._direct(n)
+        if self.pipe is None:
+            self.pipe = os.pipe2(os.O_CLOEXEC)
+            try:
+                import fcntl
+                fcntl.fcntl(self.pipe[1], 1031, SPLICE_PIPE_SIZE)   # F_SETPIPE_SZ
+            except OSError:
+                pass
+        try:
+            got = os.splice(self.rfd, self.pipe[1], n,
+                            flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+        except (BlockingIOError, InterruptedError):
+            return -1
+        except OSError as e:
+            if e.errno in _NO_SPLICE:
+                self.close()
+                return None
+            raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
+        if got:
+            self._drain(got)
+        return got
+
+    def _direct(self, n: int):
+        try:
+            return os.splice(self.rfd, self.wfd, n, flags=os.SPLICE_F_MOVE)
+        except InterruptedError:
+            return -1
+        except BlockingIOError:
+            # source empty or destination full (either may be non-blocking):
+            # wait until the destination takes data, then let select() decide
+            select.select([], [self.wfd], [], 1.0)
+            return -1
+        except OSError as e:
+            if e.errno in _NO_SPLICE:
+                return None
+            if e.errno == errno.EPIPE or (e.errno == errno.ECONNRESET and self.src_pipe):
+                raise SocatError(f"write({self.wfd}, {n}): {e.strerror}") from None
+            raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
+
+    def _drain(self, left: int) -> None:
+        """Everything in our pipe into the destination (blocking like write())."""
+        pr = self.pipe[0]
+        while left:
+            try:
+                k = os.splice(pr, self.wfd, left, flags=os.SPLICE_F_MOVE)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                select.select([], [self.wfd], [], 1.0)
+                continue
+            except OSError as e:
+                if e.errno in _NO_SPLICE:
+                    self._drain_copy(left)  # the destination cannot splice
+                    return
+                raise SocatError(f"write({self.wfd}, {left}): {e.strerror}") from None
+            left -= k
+
+    def _drain_copy(self, left: int) -> None:
+        """Fallback for a destination without splice: copy out what the pipe holds."""
+        pr = self.pipe[0]
+        while left:
+            data = os.read(pr, left)
+            if not data:
+                break
+            try:
+                self.dst.write(data)
+            except OSError as e:
+                raise SocatError(f"write({self.wfd}, {len(data)}): {e.strerror}") from None
+            left -= len(data)
+        # from now on this direction reads and writes: make move() report that
+        self.close()
+        self.direct = False
+        self.move = lambda n: None
 
 
 class Relay:
@@ -205,6 +372,8 @@ class Relay:
                         closing_deadline = time.monotonic() + cfg.closing_timeout
             return 0
         finally:
+            for d in self.dirs:
+                d.close()
             if wake_r is not None:
                 _uninstall_sigchld(wake_r)
 

@@ -1,0 +1,158 @@
+"""The relay's zero-copy path (splice) and large stream steps (issue 7).
+
+Whatever path the engine takes, the bytes must arrive identical, EOF must
+half-close the other side exactly as before, and ``-b`` bounds every step.
+"""
+import hashlib
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from conftest import PYSOCAT, log_texts, run_pysocat
+
+MiB = 1 << 20
+
+
+def _payload(size):
+    return os.urandom(size)
+
+
+def _transfers(stderr):
+    return [int(t.split()[2]) for t in log_texts(stderr) if t.startswith("I transferred ")]
+
+
+def test_file_to_file_identical(tmp_path):
+    # regular file → regular file: splice through a private pipe (or, when the
+    # destination cannot splice, e.g. O_APPEND, the fallback copies)
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    data = _payload(3 * MiB + 12345)
+    src.write_bytes(data)
+    r = run_pysocat("-u", f"OPEN:{src},rdonly", f"OPEN:{dst},creat,trunc,wronly")
+    assert r.returncode == 0, r.stderr
+    assert dst.read_bytes() == data
+
+
+def test_append_destination_falls_back(tmp_path):
+    # splice(2) refuses O_APPEND files: the bytes already in the pipe must not be lost
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    data = _payload(2 * MiB + 7)
+    src.write_bytes(data)
+    dst.write_bytes(b"head:")
+    r = run_pysocat("-u", f"OPEN:{src},rdonly", f"OPEN:{dst},append,wronly")
+    assert r.returncode == 0, r.stderr
+    assert dst.read_bytes() == b"head:" + data
+
+
+def test_pipe_to_pipe_identical():
+    data = _payload(4 * MiB + 1)
+    r = run_pysocat("-u", "-", "-", input=data, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
+
+
+def _socket_relay(extra=(), size=8 * MiB):
+    """pysocat FD:a FD:b between two socketpairs; returns (data, received, proc, back)."""
+    a1, b1 = socket.socketpair()
+    a2, b2 = socket.socketpair()
+    p = subprocess.Popen(PYSOCAT + list(extra) + [f"FD:{b1.fileno()}", f"FD:{b2.fileno()}"],
+                         pass_fds=(b1.fileno(), b2.fileno()), stderr=subprocess.PIPE)
+    b1.close()
+    b2.close()
+    data = _payload(size)
+    a1.settimeout(20)
+    a2.settimeout(20)
+
+    def send():
+        a1.sendall(data)
+        a1.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    got = bytearray()
+    try:
+        while True:
+            x = a2.recv(MiB)
+            if not x:
+                break                        # the half-close arrived
+            got += x
+        t.join(20)
+        # the other direction still works after the first one's EOF
+        a2.sendall(b"reply")
+        a2.shutdown(socket.SHUT_WR)
+        back = b""
+        while True:
+            x = a1.recv(100)
+            if not x:
+                break
+            back += x
+        err = p.communicate(timeout=20)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        a1.close()
+        a2.close()
+    return data, bytes(got), p.returncode, back, err
+
+
+def test_socket_to_socket_identical_and_half_close():
+    data, got, rc, back, err = _socket_relay()
+    assert rc == 0, err
+    assert got == data
+    assert back == b"reply"
+
+
+def test_socket_relay_with_b_moves_at_most_b():
+    data, got, rc, back, err = _socket_relay(["-d", "-d", "-d", "-b", "1000"], size=200000)
+    assert rc == 0
+    assert got == data and back == b"reply"
+    sizes = _transfers(err)
+    assert sizes and max(sizes) <= 1000
+    assert sum(sizes) == len(data) + len(b"reply")
+
+
+def test_without_b_info_log_keeps_socats_step():
+    # with the per-step lines visible, steps are socat's 8192 bytes
+    data, got, rc, back, err = _socket_relay(["-d", "-d", "-d"], size=100000)
+    assert rc == 0 and got == data
+    sizes = _transfers(err)
+    assert max(sizes) == 8192
+
+
+def test_b_honoured_with_conversion_path(tmp_path):
+    # -v forces the read/write path: every step still at most -b bytes
+    src = tmp_path / "src"
+    src.write_bytes(b"x" * 5000)
+    r = run_pysocat("-d", "-d", "-d", "-b", "700", "-u", f"OPEN:{src},rdonly",
+                    f"OPEN:{tmp_path / 'dst'},creat,wronly")
+    assert r.returncode == 0
+    sizes = _transfers(r.stderr)
+    assert max(sizes) == 700 and sum(sizes) == 5000
+    assert (tmp_path / "dst").read_bytes() == b"x" * 5000
+
+
+def test_readbytes_exact_on_splice_path(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    data = _payload(MiB)
+    src.write_bytes(data)
+    r = run_pysocat("-u", f"OPEN:{src},rdonly,readbytes=300001",
+                    f"OPEN:{dst},creat,trunc,wronly")
+    assert r.returncode == 0, r.stderr
+    assert dst.read_bytes() == data[:300001]
+
+
+def test_large_stream_reads_without_b(tmp_path):
+    """No -b: a stream step may move more than 8192 bytes (documented)."""
+    data, got, rc, back, err = _socket_relay(["-d", "-d"], size=4 * MiB)
+    assert rc == 0 and got == data
+
+
+@pytest.mark.parametrize("opt", ["", ",crnl"])
+def test_pipe_relay_conversions_still_apply(opt):
+    data = b"a\nb\n" * 1000
+    r = run_pysocat("-u", "-", "-" + opt, input=data)
+    assert r.returncode == 0
+    assert r.stdout == (data.replace(b"\n", b"\r\n") if opt else data)
