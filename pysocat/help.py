@@ -165,7 +165,8 @@ def help_text(level: int) -> str:
 
 
 _TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNSIGNED-LONG",
-               "TIMEVAL": "STRUCT-TIMEVAL", "TIMESPEC": "STRUCT-TIMESPEC"}
+               "TIMEVAL": "STRUCT-TIMEVAL", "TIMESPEC": "STRUCT-TIMESPEC",
+               "LINGER": "STRUCT-LINGER"}
 
 
 def type_name(t: str) -> str:

@@ -167,25 +167,65 @@ def _log_setting(row: OptDef, val) -> None:
         LOG.info(f'setting option "{row.name}"')
     elif row.type in ("STRING", "STRING_NULL"):
         LOG.info(f'setting option "{row.name}" to "{val}"')
-    elif row.type in ("TIMEVAL", "TIMESPEC"):
+    elif row.type == "INT:INT:INT":
+        LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:{val[2]}')
+    elif row.type in ("INT:INT:BIN", "INT:INT:STRING"):
+        LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:...')
+    elif row.type == "LINGER":
+        LOG.info(f'setting option "{row.name}" to {{1,{val}}}')
+    elif row.type in ("TIMEVAL", "TIMESPEC", "BIN"):
         pass
     else:
         LOG.info(f'setting option "{row.name}" to {val}')
 
 
-def _apply_sockopt(fd: int, it: OptValue) -> None:
+def _sockopt_bytes(vtype: str, value):
+    """(bytes for setsockopt, socat's text of the value) for a row's type."""
+    import struct
+    if vtype == "BYTE":
+        return struct.pack("B", value & 0xFF), f"{{{value & 0xFF}}}"
+    if vtype in ("STRING", "STRING_NULL"):
+        return value.encode() + b"\0", f'"{value}"'
+    if vtype == "LINGER":
+        return struct.pack("ii", 1, value), f"{{1,{value}}}"
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value), "{...}"
+    v = int(value) & 0xFFFFFFFF
+    if v >= 1 << 31:
+        v -= 1 << 32
+    return struct.pack("i", v), f"{{{v}}}"
+
+
+def _setsockopt(fd: int, level: int, name: int, data: bytes, shown: str) -> None:
     import socket
-    _, level, name = it.row.apply
+    from ..errors import SocatError
     s = socket.socket(fileno=fd)
     try:
-        LOG.info(f"setsockopt({fd}, {level}, {name}, {{{it.value}}}, 4)")
-        s.setsockopt(level, name, int(it.value))
+        LOG.debug(f"setsockopt({fd}, {level}, {name}, {shown}, {len(data)})")
+        s.setsockopt(level, name, data)
     except OSError as e:
-        from ..errors import SocatError
-        raise SocatError(f"setsockopt({fd}, {level}, {name}, {{{it.value}}}, 4): "
+        raise SocatError(f"setsockopt({fd}, {level}, {name}, {shown}, {len(data)}): "
                          f"{e.strerror}") from None
     finally:
         s.detach()
+
+
+def _apply_sockopt(fd: int, it: OptValue) -> None:
+    _, level, name = it.row.apply
+    data, shown = _sockopt_bytes(it.row.type, it.value)
+    _setsockopt(fd, level, name, data, shown)
+
+
+def _apply_sockopt_generic(fd: int, it: OptValue) -> None:
+    """setsockopt-int/-bin/-string: level, name and data from the value."""
+    level, name, third = it.value
+    if it.row.type == "INT:INT:INT":
+        data, shown = _sockopt_bytes("INT", third)
+    elif it.row.type == "INT:INT:STRING":
+        data, shown = _sockopt_bytes("STRING", third)
+    else:
+        data, shown = bytes(third), "{...}"
+    _setsockopt(fd, level, name, data, shown)
 
 
 def _apply_fdflag(fd: int, it: OptValue) -> None:
@@ -235,6 +275,7 @@ def _apply_fchown(fd: int, it: OptValue) -> None:
 
 APPLIERS = {
     "sockopt": _apply_sockopt,
+    "sockopt-generic": _apply_sockopt_generic,
     "fdflag": _apply_fdflag,
     "cloexec": _apply_cloexec,
     "flock": _apply_flock,

@@ -108,6 +108,20 @@ def parse_value(vtype: str, value: str | None, raw: str, name: str):
         return _seconds(value, raw)
     if vtype == "STRING_NULL":
         return value
+    if vtype == "LINGER":
+        if value is None:
+            raise OptionError(f'option "{raw}": value required')
+        return number(value, raw)
+    if vtype == "BIN":
+        if value is None:
+            raise OptionError(f'option "{raw}": value required')
+        from .dalan import dalan
+        rc, data = dalan(value, 1024)
+        if rc != 0:
+            raise OptionError(f'parseopts_table(): problem with "{value}" data')
+        return data
+    if vtype in ("INT:INT:INT", "INT:INT:BIN", "INT:INT:STRING"):
+        return _int_int_x(vtype, value, raw, name)
     raise AssertionError(f"unknown option value type {vtype}")
 
 
@@ -138,3 +152,33 @@ def _group(value: str, raw: str) -> int:
         return grp.getgrnam(value).gr_gid
     except KeyError:
         raise OptionError(f'getgrnam("{value}"): no such group') from None
+
+
+def _int_int_x(vtype: str, value, raw: str, name: str):
+    """socat's TYPE_INT_INT_INT/_BIN/_STRING: ``level:optname:value``."""
+    if value is None:
+        raise OptionError(f'option "{raw}": values required')
+    three = (f'option "{name}": 3 arguments required' if vtype == "INT:INT:BIN"
+             else f'parseopts(): option "{name}": 3 arguments required')
+    rest = value
+    nums = []
+    for which in ("1st", "2nd"):
+        val, after = strtoul(rest, 0)
+        if val is None:
+            raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
+        if after == "":
+            raise OptionError(three)
+        if after[0] != ":":
+            raise OptionError(f'parseopts(): trailing garbage in {which} numerical arg of option "{raw}"')
+        nums.append(_c_int(val))
+        rest = after[1:]
+    if vtype == "INT:INT:INT":
+        third = _c_int(number(rest, raw))
+    elif vtype == "INT:INT:BIN":
+        from .dalan import dalan
+        rc, third = dalan(rest, 1024)
+        if rc != 0:
+            raise OptionError(f'parseopts_table(): problem with "{rest}" data')
+    else:
+        third = rest
+    return (nums[0], nums[1], third)

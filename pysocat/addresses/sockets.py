@@ -1,0 +1,1125 @@
+"""The shared socket layer: what every socket address family builds on.
+
+socat 1.7.4.4's xio-socket.c, xio-ip.c, xio-ipapp.c and xio-listen.c, in one
+module, kept generic: TCP, UNIX, SCTP, generic SOCKET-* and the UDP/IP family
+modules call these functions and only add their own peer semantics.
+
+API (stable; extend, do not rename)
+-----------------------------------
+Addresses
+  ``SockAddr(family, addr, raw=None)``  a socket address; ``addr`` is the
+      Python form (``(host, port)``, ``(host, port, flow, scope)``, a unix
+      path str / abstract bytes); ``raw`` is the sa_data bytes for families
+      Python cannot express. ``.info()`` is socat's text (``AF=2 1.2.3.4:80``,
+      ``AF=10 [0000:…:0001]:80``, ``AF=1 "/path"``); ``.salen()`` the
+      socklen socat prints; ``.port``/``.host`` for INET families.
+  ``sockaddr_of(sock, peer=False)``  getsockname/getpeername as a SockAddr.
+  ``inet6_text(packed16)``  socat's ``[%04x:…]`` form of an IPv6 address.
+Resolution (xiogetaddrinfo; no DNS for numeric hosts; socat's error texts)
+  ``resolve(node, service, family, socktype, proto, prefer=None)`` → SockAddr
+  ``socket_pf(opts, pf)``     the ``pf``/``protocol-family`` option
+  ``preferred_ip(ctx)`` / ``default_ip(ctx)``  -4/-6 and socat's env vars
+  ``default_listen_pf(ctx, pf)``  PF_UNSPEC → INET/INET6 for listeners
+  ``bind_address(opts, family, socktype, proto, port_allowed=True)``
+      the ``bind`` option (host, host:port, [v6]:port) → SockAddr or None
+Sockets and phases
+  ``make_socket(opts, family, socktype, proto)``  socket() honouring
+      so-type/so-protocol, logs "socket(2, 1, 6) -> 5"; returns socket.socket
+  ``apply_phase(opts, sock, *phases)``  setsockopt rows of those phases
+  ``bind_socket(sock, us, opts, family, lowport=False)``  PREBIND, BIND,
+      bind() (or the lowport probe), PASTBIND, with socat's bind error text
+Peer checks (range, sourceport, lowport)
+  ``parse_range(text, family)`` → Range ; ``PeerCheck.from_opts(opts, family)``
+  ``PeerCheck.check(peer)`` → bool, logging socat's refuse/permit lines
+Connect (client side)
+  ``RetryPolicy.from_opts(opts)``  retry/forever/interval
+  ``connect_socket(opts, family, socktype, proto, them, us=None,
+      lowport=False, level_error=True)``  _xioopen_connect: one attempt
+  ``connect_loop(ctx, opts, family, socktype, proto, them, us=None,
+      lowport=False)``  retry and fork loop around connect_socket
+Listen / accept (server side)
+  ``listen_accept(ctx, opts, family, socktype, proto, us, range_family=…,
+      after_bind=None)`` → (sock, peer, local): socket, bind, listen, the
+      accept loop with ``fork`` (a real child per connection; the parent keeps
+      accepting and never returns), max-children, backlog, accept-timeout,
+      peer checks; returns in the process that owns the connection
+  ``ForkManager``  SIGCHLD self-pipe, reaping with socat's childdied lines,
+      ``fork()`` with socat's log lines, ``wait_slot()`` for max-children;
+      the UDP-LISTEN/RECVFROM family reuses it with its own peer semantics
+Environment and endpoint
+  ``env_name(var)``  "SOCAT_"+var (the -lp program name uppercased when given)
+  ``set_sockaddr_env(lr, addr, proto)``  SOCAT_SOCKADDR/…PORT, SOCAT_PEER…
+  ``SocketEndpoint(sock, name, datagram=False, peer=None, local=None)``
+      ``sendto`` (SockAddr) makes writes sendto(); ``recvfrom=True`` makes
+      reads recvfrom() and records ``last_peer``; ``checker`` drops packets
+      whose sender a PeerCheck refuses; close() is socat's shutdown(fd, 2)
+  ``finish_socket(ep, opts)``  base.finish plus process options
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import socket
+import struct
+import time
+
+from ..errors import SocatError
+from ..log import LOG
+from ..relay.endpoint import Endpoint
+from .base import finish
+
+AF_UNSPEC = socket.AF_UNSPEC
+AF_UNIX = socket.AF_UNIX
+AF_INET = socket.AF_INET
+AF_INET6 = socket.AF_INET6
+IPPORT_RESERVED = 1024
+XIO_IPPORT_LOWER = 640
+
+# ---------------------------------------------------------------------------
+# socket addresses and socat's texts for them
+# ---------------------------------------------------------------------------
+
+
+def _hexdigit(n: int) -> str:
+    # socat's sanitize_char writes ('A'-1)+(n-10) for n >= 10 ('@' for 10)
+    return chr(ord("0") + n) if n < 10 else chr(ord("A") - 1 + n - 10)
+
+
+def sanitize(data: bytes) -> str:
+    """socat's sanitize_string(): printable as is, C escapes, else \\xHH."""
+    out = []
+    esc = {0: "0", 7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r",
+           0x27: "'", 0x22: '"', 0x5C: "\\"}
+    for c in data:
+        if 0x20 <= c < 0x7F:
+            out.append(chr(c))
+        elif c in esc:
+            out.append("\\" + esc[c])
+        else:
+            out.append("\\x" + _hexdigit((c >> 4) & 15) + _hexdigit(c & 15))
+    return "".join(out)
+
+
+def inet6_text(packed: bytes) -> str:
+    """socat's inet6addr_info(): ``[%04x:%04x:…]`` (all eight groups)."""
+    return "[" + ":".join("%04x" % g for g in struct.unpack("!8H", packed)) + "]"
+
+
+class SockAddr:
+    """A socket address with socat's presentation (sockaddr_info)."""
+
+    __slots__ = ("family", "addr", "raw")
+
+    def __init__(self, family: int, addr=None, raw: bytes | None = None) -> None:
+        self.family = family
+        self.addr = addr
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"SockAddr({self.family}, {self.addr!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SockAddr) and (self.family, self.addr, self.raw) == \
+            (other.family, other.addr, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.family, str(self.addr), self.raw))
+
+    @property
+    def host(self) -> str | None:
+        if self.family in (AF_INET, AF_INET6) and self.addr:
+            return self.addr[0]
+        return None
+
+    @property
+    def port(self) -> int | None:
+        if self.family in (AF_INET, AF_INET6) and self.addr:
+            return self.addr[1]
+        return None
+
+    def with_port(self, port: int) -> "SockAddr":
+        a = list(self.addr)
+        a[1] = port
+        return SockAddr(self.family, tuple(a), self.raw)
+
+    def packed_host(self) -> bytes:
+        return socket.inet_pton(self.family, self.addr[0].split("%")[0])
+
+    def salen(self) -> int:
+        """The socklen_t socat prints with this address."""
+        if self.family == AF_INET:
+            return 16
+        if self.family == AF_INET6:
+            return 28
+        if self.family == AF_UNIX:
+            a = self.addr
+            if isinstance(a, str):
+                a = os.fsencode(a)
+            return 2 + len(a or b"")
+        return 2 + len(self.raw or b"")
+
+    def info(self) -> str:
+        """socat's sockaddr_info() text."""
+        f = self.family
+        if f == AF_INET:
+            return f"AF=2 {self.addr[0]}:{self.addr[1]}"
+        if f == AF_INET6:
+            return f"AF=10 {inet6_text(self.packed_host())}:{self.addr[1]}"
+        if f in (AF_UNIX, 0) and (f == AF_UNIX or self.raw is None):
+            return f'AF={f} "{unix_text(self.addr)}"'
+        raw = (self.raw or b"") + bytes(14)
+        return f"AF={f} AF={f} 0x" + raw[:14].hex()
+
+    def env_host(self) -> str:
+        if self.family == AF_INET:
+            return self.addr[0]
+        if self.family == AF_INET6:
+            return inet6_text(self.packed_host())
+        if self.family == AF_UNIX:
+            return unix_text(self.addr)
+        return ""
+
+
+def unix_text(addr) -> str:
+    """socat's sockaddr_unix_info(): the path, abstract names sanitized."""
+    if addr is None or addr == "" or addr == b"":
+        return "<anon>"
+    if isinstance(addr, str):
+        addr = os.fsencode(addr)
+    if addr[:1] == b"\0":
+        return sanitize(addr)
+    return sanitize(addr.split(b"\0", 1)[0][:108])
+
+
+def sockaddr_of(sock: socket.socket, peer: bool = False) -> SockAddr:
+    """getpeername/getsockname as a SockAddr (raises OSError)."""
+    a = sock.getpeername() if peer else sock.getsockname()
+    fam = sock.family
+    if fam == AF_UNIX and isinstance(a, str):
+        return SockAddr(AF_UNIX, a)
+    if fam in (AF_INET, AF_INET6, AF_UNIX):
+        return SockAddr(fam, a)
+    return SockAddr(fam, a)
+
+
+# ---------------------------------------------------------------------------
+# name resolution: socat's xiogetaddrinfo()
+# ---------------------------------------------------------------------------
+
+
+def preferred_ip(ctx=None) -> str:
+    """'4', '6' or '0' (take the first result), as socat's xioopts.preferred_ip."""
+    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
+    if p:
+        return p
+    env = os.environ.get("SOCAT_PREFERRED_RESOLVE_IP")
+    if env is not None:
+        return env[:1] if env[:1] in ("4", "6") else "0"
+    return "4"
+
+
+def default_ip(ctx=None) -> str:
+    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
+    if p:
+        return p
+    env = os.environ.get("SOCAT_DEFAULT_LISTEN_IP", "")
+    return env[:1] if env[:1] in ("4", "6") else "4"
+
+
+def default_listen_pf(ctx, pf: int) -> int:
+    if pf == AF_UNSPEC:
+        return AF_INET6 if default_ip(ctx) == "6" else AF_INET
+    return pf
+
+
+def _strtoul(text: str):
+    from ..options.values import strtoul
+    return strtoul(text, 0)
+
+
+def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
+            prefer: str = "4") -> SockAddr:
+    """socat's xiogetaddrinfo(): host and port to a socket address.
+
+    Numeric ports never reach the resolver (strtoul, base 0, trailing data
+    only warned about, truncated to 16 bits); ``[v6]`` hosts are numeric.
+    """
+    if service is not None and service == "":
+        raise SocatError("empty port/service")
+    port = None
+    if service and service[0].isdigit():
+        val, extra = _strtoul(service)
+        if extra:
+            LOG.warn(f'xiogetaddrinfo(, "{service}", ...): extra trailing data "{extra}"')
+        port = (val or 0) & 0xFFFF
+        service = None
+    flags = socket.AI_PASSIVE
+    if node and len(node) >= 1 and node[0] == "[" and node[-1] == "]":
+        node = node[1:-1]
+        flags |= socket.AI_NUMERICHOST
+        if family == AF_UNSPEC:
+            family = AF_INET6
+    if node is None and service is None:
+        if family == AF_INET6:
+            sa = SockAddr(AF_INET6, ("::", 0, 0, 0))
+        elif family == AF_INET:
+            sa = SockAddr(AF_INET, ("0.0.0.0", 0))
+        else:
+            sa = SockAddr(family, None)
+    else:
+        htype, hproto = socktype, proto
+        while True:
+            try:
+                res = socket.getaddrinfo(node, service, family, htype, hproto, flags)
+                break
+            except socket.gaierror as e:
+                code = e.errno
+                msg = e.strerror or str(e)
+                if code == socket.EAI_SOCKTYPE and htype != 0:
+                    htype = 0
+                    continue
+                if code == socket.EAI_SERVICE and proto != 0:
+                    if hproto == 0:
+                        raise SocatError(
+                            f'getaddrinfo"{node if node is not None else "NULL"}", '
+                            f'"{service if service is not None else "NULL"}", '
+                            f'{{{flags},{family},{htype},{hproto}}}, {{}}): {msg}') from None
+                    hproto = 0
+                    continue
+                if code == getattr(socket, "EAI_SYSTEM", -11) and e.errno is not None:
+                    msg = os.strerror(e.errno) if e.errno > 0 else msg
+                raise SocatError(
+                    f'getaddrinfo("{node if node is not None else "NULL"}", '
+                    f'"{service if service is not None else "NULL"}", '
+                    f'{{{flags},{family},{htype},{hproto}}}, {{}}): {msg}') from None
+            except UnicodeError:
+                raise SocatError(
+                    f'getaddrinfo("{node}", "{service if service is not None else "NULL"}", '
+                    f'{{{flags},{family},{htype},{hproto}}}, {{}}): '
+                    f'Name or service not known') from None
+        record = res[0]
+        if family == AF_UNSPEC and prefer == "0":
+            family = record[0]
+        if family == AF_UNSPEC:
+            trypf = AF_INET6 if prefer == "6" else AF_INET
+            for r in res:
+                if r[0] == trypf:
+                    record = r
+                    break
+            family = record[0]
+        if record[0] not in (AF_INET, AF_INET6):
+            raise SocatError(f"address resolved to unknown protocol family {int(record[0])}")
+        sa = SockAddr(int(record[0]), tuple(record[4]))
+        family = sa.family
+    if port is not None and family in (AF_INET, AF_INET6) and sa.addr is not None:
+        sa = sa.with_port(port)
+    return sa
+
+
+_PF_NAMES = {"inet": AF_INET, "inet4": AF_INET, "ip4": AF_INET, "ipv4": AF_INET,
+             "2": AF_INET, "inet6": AF_INET6, "ip6": AF_INET6, "ipv6": AF_INET6,
+             "10": AF_INET6}
+
+
+def socket_pf(opts, pf: int) -> int:
+    """socat's retropt_socket_pf(): the ``pf`` option overrides ``pf``."""
+    name = opts.get("protocol-family")
+    if name is None:
+        return pf
+    if name[:1].isdigit():
+        val, _ = _strtoul(name)
+        return int(val or 0) & 0xFFFFFFFF
+    got = _PF_NAMES.get(name.lower())
+    if got is None:
+        raise SocatError(f'unknown protocol family "{name}"')
+    return got
+
+
+def split_hostport(text: str):
+    """socat's nestlex with ends ":" and nests "[", "]": (host, rest)."""
+    depth = 0
+    for i, c in enumerate(text):
+        if c == "[":
+            depth += 1
+        elif c == "]" and depth:
+            depth -= 1
+        elif c == ":" and depth == 0:
+            return text[:i], text[i:]
+    return text, ""
+
+
+def bind_address(opts, family: int, socktype: int, proto: int,
+                 port_allowed: bool = True, prefer: str = "4"):
+    """socat's retropt_bind() for IP families: ``bind`` → SockAddr or None."""
+    text = opts.get("bind")
+    if text is None:
+        return None
+    host, rest = split_hostport(text)
+    portp = None
+    if rest.startswith(":"):
+        if not port_allowed:
+            raise SocatError("port specification not allowed in this bind option")
+        portp = rest[1:]
+    return resolve(host if host != "" else None, portp, family, socktype, proto, prefer)
+
+
+# ---------------------------------------------------------------------------
+# socket creation, phases, bind
+# ---------------------------------------------------------------------------
+
+
+def make_socket(opts, family: int, socktype: int, proto: int) -> socket.socket:
+    """socat's xiosocket(): so-type and so-protocol override the triple."""
+    st = opts.get("so-type")
+    if st is not None:
+        socktype = st
+    pr = opts.get("so-protocol")
+    if pr is not None:
+        proto = pr
+    try:
+        s = socket.socket(family, socktype, proto)
+    except OSError as e:
+        raise SocatError(f"socket({family}, {socktype}, {proto}): {e.strerror}") from None
+    LOG.info(f"socket({family}, {socktype}, {proto}) -> {s.fileno()}")
+    return s
+
+
+def apply_phase(opts, sock, *phases) -> None:
+    """Apply the generically applied rows (setsockopt …) of ``phases``."""
+    fd = sock if isinstance(sock, int) else sock.fileno()
+    for ph in phases:
+        opts.apply(ph, fd)
+
+
+def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = False) -> None:
+    """socat's xiobind(): PREBIND, BIND, bind() or the lowport probe, PASTBIND."""
+    apply_phase(opts, sock, "PREBIND", "BIND")
+    if lowport and family in (AF_INET, AF_INET6):
+        base = us if us is not None else (
+            SockAddr(AF_INET, ("0.0.0.0", 0)) if family == AF_INET
+            else SockAddr(AF_INET6, ("::", 0, 0, 0)))
+        import random
+        span = IPPORT_RESERVED - XIO_IPPORT_LOWER
+        i = n = XIO_IPPORT_LOWER + random.randrange(span)
+        while True:
+            cand = base.with_port(i)
+            try:
+                sock.bind(cand.addr)
+                break
+            except OSError as e:
+                text = f"bind({sock.fileno()}, {{{cand.info()}}}, {cand.salen()}): {e.strerror}"
+                if e.errno != errno.EADDRINUSE:
+                    raise SocatError(text) from None
+                LOG.info(text)
+            i -= 1
+            if i < XIO_IPPORT_LOWER:
+                i = IPPORT_RESERVED - 1
+            if i == n:
+                raise SocatError("no low port available")
+    elif us is not None:
+        try:
+            _bind(sock, us)
+        except OSError as e:
+            raise SocatError(f"bind({sock.fileno()}, {{{us.info()}}}, {us.salen()}): "
+                             f"{e.strerror}") from None
+    apply_phase(opts, sock, "PASTBIND")
+
+
+def _bind(sock, sa: SockAddr) -> None:
+    if sa.raw is not None and sa.addr is None:
+        _raw_call("bind", sock.fileno(), sa)
+    else:
+        sock.bind(sa.addr)
+
+
+def _raw_call(name: str, fd: int, sa: SockAddr) -> None:
+    """bind/connect with a raw sockaddr (generic socket addresses)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = struct.pack("=H", sa.family) + (sa.raw or b"")
+    cbuf = ctypes.create_string_buffer(buf, len(buf))
+    rc = getattr(libc, name)(fd, cbuf, len(buf))
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+# ---------------------------------------------------------------------------
+# peer checks: range, sourceport, lowport (socat's xiocheckpeer)
+# ---------------------------------------------------------------------------
+
+
+class Range:
+    """A network and mask, compared on the packed address bytes."""
+
+    def __init__(self, family: int, net: bytes, mask: bytes) -> None:
+        self.family = family
+        self.mask = mask
+        self.net = bytes(a & b for a, b in zip(net, mask))
+
+    def contains(self, peer: SockAddr) -> bool:
+        if peer.family != self.family or peer.family not in (AF_INET, AF_INET6):
+            return False
+        packed = peer.packed_host()
+        if peer.family == AF_INET and packed == bytes(4):
+            LOG.warn("invalid client address 0.0.0.0")
+            return False
+        return bytes(a & b for a, b in zip(packed, self.mask)) == self.net
+
+
+def _bits_mask(bits: int, size: int) -> bytes:
+    val = ((1 << bits) - 1) << (size * 8 - bits) if bits > 0 else 0
+    return val.to_bytes(size, "big")
+
+
+def _netmask_bits(text: str, rangename: str, maxbits: int) -> int:
+    if text == "" or not text.isdigit():
+        # strtoul(…, 10) must consume the whole rest
+        val, rest = _strtoul_dec(text)
+        if text == "" or rest:
+            raise SocatError(f'not a valid netmask in "{rangename}"')
+        bits = val
+    else:
+        bits = int(text)
+    if bits > maxbits:
+        raise SocatError(f'netmask "{rangename}" is too large')
+    return bits
+
+
+def _strtoul_dec(text: str):
+    import re
+    m = re.match(r"\s*[+-]?\d+", text)
+    if not m:
+        return 0, text
+    return int(m.group().strip()) & 0xFFFFFFFF, text[m.end():]
+
+
+def parse_range(text: str, family: int) -> Range:
+    """socat's xioparserange(): ``addr/bits`` or ``addr:mask`` (v4), ``[v6]/bits``."""
+    if family == AF_INET:
+        if "/" in text:
+            addr, _, bits = text.partition("/")
+            mask = _bits_mask(_netmask_bits(bits, text, 32), 4)
+        elif ":" in text:
+            addr, _, masktext = text.partition(":")
+            m = resolve(masktext, None, AF_UNSPEC, 0, 0)
+            mask = m.packed_host() if m.family == AF_INET else bytes(4)
+        else:
+            raise SocatError(f'xioparsenetwork_ip4("{text}",,): missing netmask delimiter')
+        a = resolve(addr, None, AF_UNSPEC, 0, 0)
+        net = a.packed_host() if a.family == AF_INET else bytes(4)
+        return Range(AF_INET, net, mask)
+    if family == AF_INET6:
+        pos = text.find("/")
+        if pos < 0:
+            raise SocatError(f"xioparsenetwork_ip6(\"{text}\",,): missing mask bits delimiter '/'")
+        if text[:1] != "[" or pos == 0 or text[pos - 1] != "]":
+            raise SocatError(f'missing brackets for IPv6 range definition "{text}"')
+        base = text[1:pos - 1]
+        a = resolve(base, None, AF_INET6, 0, 0)
+        mask = _bits_mask(_netmask_bits(text[pos + 1:], text, 128), 16)
+        return Range(AF_INET6, a.packed_host(), mask)
+    raise SocatError(f"range option not supported with address family {family}")
+
+
+class PeerCheck:
+    """range, sourceport and lowport on accepted peers (socat's xiocheckpeer)."""
+
+    def __init__(self, rng: Range | None = None, sourceport: int | None = None,
+                 lowport: bool = False) -> None:
+        self.range = rng
+        self.sourceport = sourceport
+        self.lowport = lowport
+        self.extra = []     # callables(peer, local) -> bool, e.g. tcpwrap
+
+    @classmethod
+    def from_opts(cls, opts, family: int, ports: bool = True) -> "PeerCheck":
+        text = opts.get("range")
+        rng = parse_range(text, family) if text is not None else None
+        sp = opts.get("sourceport") if ports else None
+        low = bool(opts.get("lowport")) if ports else False
+        return cls(rng, sp, low)
+
+    def active(self) -> bool:
+        return bool(self.range or self.sourceport is not None or self.lowport or self.extra)
+
+    def check(self, peer: SockAddr | None, local: SockAddr | None = None) -> bool:
+        if self.range is not None:
+            if peer is None:
+                return False
+            if not self.range.contains(peer):
+                LOG.warn(f"refusing connection from {peer.info()} due to range option")
+                return False
+            LOG.info(f"permitting connection from {peer.info()} due to range option")
+        if self.sourceport is not None:
+            if peer is None:
+                return False
+            if peer.family in (AF_INET, AF_INET6) and peer.port != self.sourceport:
+                LOG.warn(f"refusing connection from {peer.info()} due to wrong sourceport")
+                return False
+            LOG.info(f"permitting connection from {peer.info()} due to sourceport option")
+        elif self.lowport:
+            if peer is None:
+                return False
+            if peer.family in (AF_INET, AF_INET6) and peer.port >= IPPORT_RESERVED:
+                LOG.warn(f"refusing connection from {peer.info()} due to lowport option")
+                return False
+            LOG.info(f"permitting connection from {peer.info()} due to lowport option")
+        for func in self.extra:
+            if not func(peer, local):
+                return False
+        return True
+
+
+# ---------------------------------------------------------------------------
+# environment for programs started after accept
+# ---------------------------------------------------------------------------
+
+
+def env_name(var: str) -> str:
+    """socat's xiosetenv() name: program name uppercased, '_', var."""
+    prog = LOG.progname or "socat"
+    if prog == "pysocat":
+        prog = "socat"
+    return prog.upper() + "_" + var
+
+
+def set_env(var: str, value: str) -> None:
+    os.environ[env_name(var)] = value
+
+
+def set_sockaddr_env(lr: str, sa: SockAddr | None, proto: int) -> None:
+    """SOCAT_<lr>ADDR and, for TCP/UDP/SCTP, SOCAT_<lr>PORT."""
+    if sa is None:
+        return
+    if sa.family in (AF_INET, AF_INET6):
+        set_env(lr + "ADDR", sa.env_host())
+        if proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP, getattr(socket, "IPPROTO_SCTP", 132)):
+            set_env(lr + "PORT", str(sa.port))
+    elif sa.family == AF_UNIX:
+        set_env(lr + "ADDR", sa.env_host())
+
+
+# ---------------------------------------------------------------------------
+# forking servers: children, SIGCHLD, max-children
+# ---------------------------------------------------------------------------
+
+
+class ForkManager:
+    """socat's fork bookkeeping for listeners (and connect with fork).
+
+    A no-op SIGCHLD handler with a wakeup pipe makes ``wait_readable`` return
+    when a child ends; ``reap`` logs socat's childdied() lines. ``fork`` logs
+    "forked off child process N" / "just born: child process N" and in the
+    child undoes the parent's signal setup.
+    """
+
+    def __init__(self, max_children: int = 0) -> None:
+        self.max_children = max_children
+        self.children: set[int] = set()
+        self._wake_r = self._wake_w = -1
+        self._old = None
+
+    def install(self) -> None:
+        if self._wake_r >= 0:
+            return
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        self._wake_r, self._wake_w = r, w
+        self._old = signal.signal(signal.SIGCHLD, lambda s, f: None)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+
+    def uninstall(self) -> None:
+        if self._wake_r < 0:
+            return
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._wake_r = self._wake_w = -1
+
+    def _drain(self) -> bool:
+        got = False
+        try:
+            while os.read(self._wake_r, 512):
+                got = True
+        except OSError:
+            pass
+        return got
+
+    def reap(self, from_signal: bool = True) -> None:
+        """Collect ended children, logging as socat's childdied()."""
+        if from_signal:
+            LOG.notice("childdied(): handling signal 17")
+            LOG.info("childdied(signum=17)")
+        wassig = False
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                if from_signal:
+                    (LOG.info if wassig else LOG.warn)(
+                        "waitpid(-1, {}, WNOHANG): No child processes")
+                break
+            if pid == 0:
+                if from_signal:
+                    (LOG.info if wassig else LOG.warn)(
+                        "waitpid(-1, {}, WNOHANG): no child has exited")
+                break
+            wassig = True
+            self.children.discard(pid)
+            if from_signal:
+                LOG.info(f"childdied(17): cannot identify child {pid}")
+            if os.WIFEXITED(status):
+                LOG.info(f"waitpid(): child {pid} exited with status {os.WEXITSTATUS(status)}")
+            elif os.WIFSIGNALED(status):
+                LOG.info(f"waitpid(): child {pid} exited on signal {os.WTERMSIG(status)}")
+        if from_signal:
+            LOG.info("childdied() finished")
+
+    def wait_readable(self, fds, timeout=None) -> list:
+        """select() on ``fds``; reaps children whenever SIGCHLD arrives."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            rlist = list(fds) + ([self._wake_r] if self._wake_r >= 0 else [])
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                got, _, _ = select.select(rlist, [], [], left)
+            except InterruptedError:
+                got = []
+            if self._wake_r in got:
+                if self._drain():
+                    self.reap()
+                got = [f for f in got if f != self._wake_r]
+                if not fds:
+                    return []
+            if got:
+                return got
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def wait_slot(self) -> None:
+        """max-children: wait until fewer children than the limit run."""
+        while self.max_children and len(self.children) >= self.max_children:
+            LOG.notice("maxchildren are active, waiting")
+            self.wait_readable([], None if self._wake_r >= 0 else 0.1)
+            if self._wake_r < 0:
+                self.reap(from_signal=False)
+
+    def fork(self, close_in_child=()) -> int:
+        """fork(); 0 in the child (signal setup undone), the pid in the parent."""
+        import sys
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        try:
+            pid = os.fork()
+        except OSError as e:
+            raise SocatError(f"fork(): {e.strerror}") from None
+        if pid == 0:
+            self.uninstall()
+            self.children.clear()
+            for obj in close_in_child:
+                try:
+                    obj.close() if hasattr(obj, "close") else os.close(obj)
+                except OSError:
+                    pass
+            me = os.getpid()
+            LOG.info(f"just born: child process {me}")
+            set_env("PID", str(me))
+            set_env("PPID", str(os.getppid()))
+            return 0
+        self.children.add(pid)
+        LOG.notice(f"forked off child process {pid}")
+        return pid
+
+
+# ---------------------------------------------------------------------------
+# the client side: connect, retry, fork
+# ---------------------------------------------------------------------------
+
+
+class RetryPolicy:
+    """retry=N, forever, interval=S (socat's xfd->retry/forever/intervall)."""
+
+    def __init__(self, retry: int = 0, forever: bool = False, interval: float = 1.0) -> None:
+        self.retry = retry
+        self.forever = forever
+        self.interval = interval
+
+    @classmethod
+    def from_opts(cls, opts) -> "RetryPolicy":
+        iv = opts.get("interval")
+        return cls(int(opts.get("retry", 0) or 0), bool(opts.get("forever", 0)),
+                   1.0 if iv is None else float(iv))
+
+    def more(self) -> bool:
+        return bool(self.forever or self.retry)
+
+    def consume(self) -> None:
+        if self.retry:
+            self.retry -= 1
+
+    def sleep(self) -> None:
+        if self.interval > 0:
+            time.sleep(self.interval)
+
+
+def _packet_info(sock: socket.socket) -> None:
+    """socat's xiogetpacketinfo() after a failed connect (MSG_ERRQUEUE)."""
+    flags = getattr(socket, "MSG_ERRQUEUE", 0)
+    if not flags:
+        return
+    try:
+        sock.recvmsg(1, 1024, flags | socket.MSG_TRUNC)
+    except OSError as e:
+        LOG.warn(f"recvmsg(): {e.strerror}")
+
+
+def _connect(sock, them: SockAddr) -> None:
+    if them.raw is not None and them.addr is None:
+        _raw_call("connect", sock.fileno(), them)
+    else:
+        sock.connect(them.addr)
+
+
+def connect_socket(opts, family: int, socktype: int, proto: int, them: SockAddr,
+                   us: SockAddr | None = None, lowport: bool = False,
+                   before_bind=None) -> socket.socket:
+    """socat's _xioopen_connect(): one socket/bind/connect attempt.
+
+    Raises SocatError with socat's text; the caller decides (retry) whether
+    it is logged as an error. Logs "successfully connected from local
+    address …". Applies PASTSOCKET, FD, PREBIND…PASTBIND, CONNECT, CONNECTED.
+    """
+    sock = make_socket(opts, family, socktype, proto)
+    try:
+        apply_phase(opts, sock, "PASTSOCKET", "FD")
+        if before_bind is not None:
+            before_bind(sock)
+        bind_socket(sock, us, opts, family, lowport)
+        apply_phase(opts, sock, "CONNECT")
+        tmo = opts.get("connect-timeout")
+        fd = sock.fileno()
+        if tmo:
+            sock.setblocking(False)
+        try:
+            _connect(sock, them)
+            err = 0
+        except BlockingIOError:
+            err = errno.EINPROGRESS
+        except OSError as e:
+            err = e.errno or errno.EIO
+            estr = e.strerror
+        if err == errno.EINPROGRESS and tmo:
+            LOG.info(f"connect({fd}, {them.info()}, {them.salen()}): {os.strerror(err)}")
+            p = select.poll()
+            p.register(fd, select.POLLOUT | select.POLLERR)
+            ev = p.poll(tmo * 1000.0)
+            if not ev:
+                raise SocatError(f"connecting to {them.info()}: {os.strerror(errno.ETIMEDOUT)}")
+            soerr = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            LOG.debug(f"getsockopt({fd}, SOL_SOCKET, SO_ERROR, {{ {soerr} }}) -> 0")
+            if soerr:
+                raise SocatError(f"connect({fd}, {them.info()}, {them.salen()}): "
+                                 f"{os.strerror(soerr)}")
+            sock.setblocking(True)
+            err = 0
+        elif err == errno.EINPROGRESS:
+            LOG.warn(f"connect({fd}, {them.info()}, {them.salen()}): {os.strerror(err)}")
+            err = 0
+        if err:
+            if family == AF_UNIX:
+                LOG.info(f"connect({fd}, {them.info()}, {them.salen()}): {estr}")
+            else:
+                _packet_info(sock)
+            e2 = SocatError(f"connect({fd}, {them.info()}, {them.salen()}): {estr}")
+            e2.errno = err
+            raise e2
+        if tmo:
+            sock.setblocking(True)
+        try:
+            la = sockaddr_of(sock)
+            LOG.notice(f"successfully connected from local address {la.info()}")
+        except OSError:
+            pass
+        apply_phase(opts, sock, "CONNECTED")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def connect_loop(ctx, opts, family: int, socktype: int, proto: int, them: SockAddr,
+                 us: SockAddr | None = None, lowport: bool = False,
+                 before_bind=None) -> socket.socket:
+    """Retry (retry/forever/interval) and fork around ``connect_socket``.
+
+    With ``fork`` the parent reconnects after each child forever (socat's
+    client fork); the returned socket belongs to the child then.
+    """
+    policy = RetryPolicy.from_opts(opts)
+    dofork = bool(opts.get("fork"))
+    if opts.has("max-children"):
+        opts.get("max-children")
+    mgr = ForkManager() if dofork else None
+    if mgr is not None:
+        mgr.install()
+    LOG.info("starting connect loop")
+    while True:
+        try:
+            sock = connect_socket(opts, family, socktype, proto, them, us, lowport, before_bind)
+        except SocatError as e:
+            if policy.more():
+                LOG.info(e.text)
+                policy.consume()
+                policy.sleep()
+                continue
+            raise
+        if mgr is None:
+            return sock
+        pid = mgr.fork()
+        if pid == 0:
+            return sock
+        sock.close()
+        policy.sleep()
+
+
+# ---------------------------------------------------------------------------
+# the server side: listen, accept, fork
+# ---------------------------------------------------------------------------
+
+
+def listen_accept(ctx, opts, family: int, socktype: int, proto: int, us: SockAddr,
+                  range_family: int | None = None, after_bind=None, checker=None):
+    """socat's xioopen_listen()/_xioopen_listen(): returns (sock, peer, local).
+
+    Creates the socket (PASTSOCKET, PREBIND, BIND phases), binds, applies
+    PASTBIND, then range/sourceport/lowport, backlog, listen(), and accepts.
+    With ``fork`` every accepted connection gets a child process that
+    returns from here; the parent loops forever (accept-timeout ends it with
+    exit status 0). ``after_bind(sock, us)`` lets UNIX apply file options.
+    """
+    policy = RetryPolicy.from_opts(opts)
+    while True:
+        try:
+            return _listen_accept(ctx, opts, family, socktype, proto, us,
+                                  range_family, after_bind, checker, policy)
+        except SocatError as e:
+            if getattr(e, "retry", True) and policy.more():
+                LOG.info(e.text)
+                policy.consume()
+                policy.sleep()
+                continue
+            raise
+
+
+def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
+                   after_bind, checker, policy):
+    dofork = bool(opts.get("fork"))
+    maxchildren = int(opts.get("max-children", 0) or 0)
+    if not dofork and maxchildren:
+        e = SocatError("option max-children not allowed without option fork")
+        e.retry = False
+        raise e
+    mgr = ForkManager(maxchildren) if dofork else None
+    lsock = make_socket(opts, family, socktype, proto)
+    try:
+        apply_phase(opts, lsock, "PASTSOCKET")
+        apply_phase(opts, lsock, "PREBIND", "BIND")
+        try:
+            _bind(lsock, us)
+        except OSError as e:
+            raise SocatError(f"bind({lsock.fileno()}, {{{us.info()}}}, {us.salen()}): "
+                             f"{e.strerror}") from None
+        if after_bind is not None:
+            after_bind(lsock, us)
+        try:
+            us = sockaddr_of(lsock) if us.raw is None else us
+        except OSError as e:
+            LOG.warn(f"getsockname({lsock.fileno()}, {{}}): {e.strerror}")
+        apply_phase(opts, lsock, "PASTBIND")
+        if checker is None:
+            try:
+                checker = PeerCheck.from_opts(opts, family if range_family is None else range_family,
+                                              ports=family in (AF_INET, AF_INET6))
+            except SocatError as e:
+                e.retry = False
+                raise
+        apply_phase(opts, lsock, "PRELISTEN")
+        backlog = opts.get("backlog")
+        backlog = 5 if backlog is None else backlog
+        apply_phase(opts, lsock, "LISTEN")
+        try:
+            lsock.listen(backlog)
+        except OSError as e:
+            raise SocatError(f"listen({lsock.fileno()}, {backlog}): {e.strerror}") from None
+        tmo = opts.get("accept-timeout")
+        if mgr is not None:
+            mgr.install()
+        LOG.info("starting accept loop")
+        while True:
+            LOG.notice(f"listening on {us.info()}")
+            if tmo:
+                ready = mgr.wait_readable([lsock.fileno()], tmo) if mgr else \
+                    select.select([lsock], [], [], tmo)[0]
+                if not ready:
+                    LOG.warn(f"accept: {os.strerror(errno.ETIMEDOUT)}")
+                    lsock.close()
+                    LOG.notice("Waiting for child processes to terminate")
+                    if mgr is not None:
+                        mgr.uninstall()
+                    try:
+                        os.wait()
+                    except ChildProcessError:
+                        pass
+                    raise SystemExit(0)
+            elif mgr is not None:
+                mgr.wait_readable([lsock.fileno()])
+            try:
+                conn, _ = lsock.accept()
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                if e.errno == errno.ECONNABORTED:
+                    LOG.notice(f"accept({lsock.fileno()}, {{}}): {e.strerror}")
+                    continue
+                raise SocatError(f"accept({lsock.fileno()}, {{}}, {{}}): {e.strerror}") from None
+            peer = local = None
+            try:
+                peer = sockaddr_of(conn, peer=True)
+            except OSError as e:
+                LOG.warn(f"getpeername({conn.fileno()}, {{}}): {e.strerror}")
+            try:
+                local = sockaddr_of(conn)
+            except OSError as e:
+                LOG.warn(f"getsockname({conn.fileno()}, {{}}): {e.strerror}")
+            LOG.info(f"accept({lsock.fileno()}, {{{family}, "
+                     f"{peer.info() if peer else 'NULL'}}}, "
+                     f"{peer.salen() if peer else 0}) -> {conn.fileno()}")
+            LOG.notice(f"accepting connection from {peer.info() if peer else 'NULL'} "
+                       f"on {local.info() if local else 'NULL'}")
+            if peer is not None and local is not None and not checker.check(peer, local):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError as e:
+                    LOG.info(f"shutdown({conn.fileno()}, 2): {e.strerror}")
+                conn.close()
+                continue
+            if peer is not None:
+                LOG.info(f"permitting connection from {peer.info()}")
+            if mgr is None:
+                lsock.close()
+                break
+            pid = mgr.fork(close_in_child=(lsock,))
+            if pid == 0:
+                LOG.info(f"just born: child process {os.getpid()}")
+                break
+            LOG.info(f"close({conn.fileno()})")
+            conn.close()
+            mgr.wait_slot()
+            LOG.info("still listening")
+    except BaseException:
+        try:
+            lsock.close()
+        except OSError:
+            pass
+        raise
+    apply_phase(opts, conn, "FD", "PASTSOCKET", "CONNECTED")
+    set_sockaddr_env("SOCK", local, proto)
+    set_sockaddr_env("PEER", peer, proto)
+    return conn, peer, local
+
+
+# ---------------------------------------------------------------------------
+# the endpoint
+# ---------------------------------------------------------------------------
+
+
+class SocketEndpoint(Endpoint):
+    """A socket as the relay sees it.
+
+    Stream sockets read/write the fd; ``sendto`` (a SockAddr) turns writes
+    into sendto(); ``recvfrom`` turns reads into recvfrom() and records the
+    sender in ``last_peer`` (refused senders are dropped when ``checker`` is
+    set). ``close`` does socat's END_SHUTDOWN: shutdown(fd, 2), then close.
+    """
+
+    is_socket = True
+
+    def __init__(self, sock: socket.socket, name: str = "", datagram: bool = False,
+                 peer: SockAddr | None = None, local: SockAddr | None = None) -> None:
+        self.sock = sock
+        fd = sock.fileno()
+        super().__init__(fd, fd, name)
+        self.datagram = datagram
+        self.peer = peer
+        self.local = local
+        self.family = sock.family
+        self.sendto: SockAddr | None = None
+        self.recvfrom = False
+        self.checker: PeerCheck | None = None
+        self.last_peer: SockAddr | None = None
+        self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
+
+    @property
+    def peer_text(self) -> str:
+        return self.peer.info() if self.peer else ""
+
+    @property
+    def local_text(self) -> str:
+        return self.local.info() if self.local else ""
+
+    def read(self, n: int) -> bytes:
+        if not self.recvfrom:
+            return os.read(self.rfd, n)
+        while True:
+            data, addr = self.sock.recvfrom(n)
+            sender = SockAddr(self.family, addr) if addr is not None else None
+            if self.checker is not None and sender is not None and \
+                    not self.checker.check(sender):
+                continue
+            self.last_peer = sender
+            return data
+
+    def write(self, data) -> int:
+        if self.sendto is None:
+            return super().write(data)
+        dest = self.sendto
+        if dest.raw is not None and dest.addr is None:
+            return super().write(data)
+        return self.sock.sendto(data, dest.addr)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        fd = self.sock.fileno()
+        if fd >= 0 and self.howtoend == "shutdown":
+            LOG.info(f"shutdown({fd}, 2)")
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError as e:
+                LOG.info(f"shutdown({fd}, 2): {e.strerror}")
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        for func in self.on_close:
+            func()
+        for child in self.children:
+            child.reap()
+
+
+def finish_socket(ep: SocketEndpoint, opts) -> SocketEndpoint:
+    """base.finish (FD/LATE phases, APPL settings) for a socket endpoint."""
+    return finish(ep, opts)

@@ -1,0 +1,142 @@
+"""Socket options: SOCKET, IP4/IP6, TCP, LISTEN, CHILD, RANGE, RETRY, IPAPP.
+
+Rows as in socat 1.7.4.4 (xio-socket.c, xio-ip.c, xio-ip6.c, xio-tcp.c,
+xio-listen.c, xio-ipapp.c, xiolayer.c): the canonical name is socat's, the
+aliases are socat's. ``("sockopt", level, name)`` rows are applied by
+``Options.apply(phase, fd)`` at the phases the socket layer
+(addresses/sockets.py) passes; ``("addr",)`` rows are read by that layer.
+Multicast/membership rows belong to the UDP/IP family module.
+"""
+import socket as _s
+
+from .table import opt
+
+SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP = _s.SOL_SOCKET, 0, 41, 6
+
+
+def _c(name, linux):
+    return getattr(_s, name, linux)
+
+
+def _so(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help=""):
+    opt(name, vtype, "SOCKET", phase, ("sockopt", SOL_SOCKET, optname), help, aliases)
+
+
+# --- SOCKET: SOL_SOCKET options ------------------------------------------------
+_so("so-debug", _c("SO_DEBUG", 1), aliases=("debug",), help="SO_DEBUG")
+_so("so-acceptconn", _c("SO_ACCEPTCONN", 30), aliases=("acceptconn",), help="SO_ACCEPTCONN")
+_so("so-broadcast", _c("SO_BROADCAST", 6), aliases=("broadcast",), help="allow sending to broadcast addresses")
+_so("so-reuseaddr", _c("SO_REUSEADDR", 2), "PREBIND", ("reuseaddr",), help="allow binding a port in TIME_WAIT")
+_so("so-keepalive", _c("SO_KEEPALIVE", 9), "FD", ("keepalive",), help="send TCP keepalive probes")
+_so("so-linger", _c("SO_LINGER", 13), aliases=("linger",), vtype="LINGER", help="linger on close this many seconds")
+_so("so-oobinline", _c("SO_OOBINLINE", 10), aliases=("oobinline",), help="out-of-band data inline")
+_so("so-sndbuf", _c("SO_SNDBUF", 7), aliases=("sndbuf",), help="send buffer size")
+_so("so-sndbuf-late", _c("SO_SNDBUF", 7), "LATE", ("sndbuf-late",), help="send buffer size, set late")
+_so("so-rcvbuf", _c("SO_RCVBUF", 8), aliases=("rcvbuf",), help="receive buffer size")
+_so("so-rcvbuf-late", _c("SO_RCVBUF", 8), "LATE", ("rcvbuf-late",), help="receive buffer size, set late")
+_so("so-error", _c("SO_ERROR", 4), aliases=("error",), help="SO_ERROR")
+_so("so-dontroute", _c("SO_DONTROUTE", 5), aliases=("dontroute",), help="bypass routing")
+_so("so-rcvlowat", _c("SO_RCVLOWAT", 18), aliases=("rcvlowat",), help="receive low water mark")
+_so("so-sndlowat", _c("SO_SNDLOWAT", 19), aliases=("sndlowat",), help="send low water mark")
+_so("so-attach-filter", 26, aliases=("attach-filter", "attachfilter"), help="SO_ATTACH_FILTER")
+_so("so-detach-filter", 27, aliases=("detach-filter", "detachfilter"), help="SO_DETACH_FILTER")
+_so("so-bindtodevice", _c("SO_BINDTODEVICE", 25), aliases=("bindtodevice", "if", "interface"),
+    vtype="STRING", help="bind the socket to a network interface")
+_so("so-bsdcompat", 14, aliases=("bsdcompat",), help="SO_BSDCOMPAT")
+_so("so-timestamp", 29, aliases=("timestamp",), help="receive time stamps")
+_so("so-no-check", 11, aliases=("no-check", "nocheck"), help="no UDP checksums")
+_so("so-passcred", _c("SO_PASSCRED", 16), aliases=("passcred",), help="receive credentials")
+_so("so-priority", _c("SO_PRIORITY", 12), aliases=("priority",), help="packet priority")
+_so("so-reuseport", _c("SO_REUSEPORT", 15), "PREBIND", ("reuseport",), help="several sockets may bind the same port")
+_so("so-security-authentication", 22, aliases=("security-authentication", "securityauthentication"))
+_so("so-security-encryption-network", 24, aliases=("security-encryption-network", "securityencryptionnetwork"))
+_so("so-security-encryption-transport", 23, aliases=("security-encryption-transport", "securityencryptiontransport"))
+opt("so-type", "INT", "SOCKET", "SOCKET", ("addr",), "socket type for socket(2)", ("socktype", "type"))
+opt("so-protocol", "INT", "SOCKET", "SOCKET", ("addr",), "protocol for socket(2)", ("protocol", "prototype", "so-prototype"))
+opt("bind", "STRING", "SOCKET", "BIND", ("addr",), "bind the socket to this local address")
+opt("connect-timeout", "TIMEVAL", "SOCKET", "PASTSOCKET", ("addr",), "give up connecting after this many seconds")
+opt("protocol-family", "STRING", "SOCKET", "PRESOCKET", ("addr",), "protocol family: ip4, ip6 or a number", ("pf",))
+opt("null-eof", "BOOL", "SOCKET", "INIT", ("addr",), "an empty datagram means EOF")
+opt("setsockopt", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt",))
+opt("setsockopt-int", "INT:INT:INT", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, int)", ("sockopt-int",))
+opt("setsockopt-bin", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt-bin",))
+opt("setsockopt-string", "INT:INT:STRING", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, string)", ("sockopt-string",))
+opt("setsockopt-listen", "INT:INT:BIN", "SOCKET", "PREBIND", ("sockopt-generic",), "setsockopt before bind (listen socket)", ("sockopt-listen",))
+
+
+def _ip(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help=""):
+    opt(name, vtype, "IP4,IP6", phase, ("sockopt", SOL_IP, optname), help, aliases)
+
+
+# --- IP4, IP6: SOL_IP options ---------------------------------------------------
+_ip("ip-pktinfo", 8, aliases=("ippktinfo", "pktinfo"), help="IP_PKTINFO")
+_ip("ip-recvtos", 13, aliases=("iprecvtos", "recvtos"), help="IP_RECVTOS")
+_ip("ip-recvttl", 12, aliases=("iprecvttl", "recvttl"), help="IP_RECVTTL")
+_ip("ip-recvopts", 6, aliases=("iprecvopts", "recvopts"), help="IP_RECVOPTS")
+_ip("ip-retopts", 7, aliases=("ipretopts", "retopts"), help="IP_RETOPTS")
+_ip("ip-tos", 1, aliases=("iptos", "tos"), help="type of service of sent packets")
+_ip("ip-ttl", 2, aliases=("ipttl", "ttl"), help="time to live of sent packets")
+_ip("ip-hdrincl", 3, aliases=("iphdrincl", "hdrincl"), help="IP_HDRINCL")
+_ip("ip-recverr", 11, aliases=("iprecverr", "recverr"), help="IP_RECVERR")
+_ip("ip-mtu-discover", 10, aliases=("ipmtudiscover", "mtudiscover"), help="path MTU discovery mode")
+_ip("ip-mtu", 14, aliases=("ipmtu", "mtu"), help="IP_MTU")
+_ip("ip-transparent", 19, "PREBIND", ("transparent",), vtype="BOOL", help="IP_TRANSPARENT")
+_ip("ip-freebind", 15, aliases=("freebind", "ipfreebind"), help="bind non-local addresses")
+_ip("ip-router-alert", 5, aliases=("iprouteralert", "routeralert"), help="IP_ROUTER_ALERT")
+_ip("ip-pktoptions", 9, aliases=("ippktoptions", "pktoptions", "pktopts"), help="IP_PKTOPTIONS")
+
+
+def _ip6(name, optname, phase="PASTSOCKET", aliases=(), help=""):
+    opt(name, "INT", "IP6", phase, ("sockopt", SOL_IPV6, optname), help, aliases)
+
+
+# --- IP6: SOL_IPV6 options ------------------------------------------------------
+_ip6("ipv6-v6only", 26, "PREBIND", ("ipv6only", "v6only"), "IPv6 only, no mapped IPv4")
+_ip6("ipv6-pktinfo", 50, help="IPV6_PKTINFO")
+_ip6("ipv6-recvpktinfo", 49, aliases=("recvpktinfo",), help="IPV6_RECVPKTINFO")
+_ip6("ipv6-rthdr", 57, aliases=("rthdr",), help="IPV6_RTHDR")
+_ip6("ipv6-recvrthdr", 56, aliases=("recvrthdr",), help="IPV6_RECVRTHDR")
+_ip6("ipv6-authhdr", 10, aliases=("authhdr",), help="IPV6_AUTHHDR")
+_ip6("ipv6-dstopts", 59, aliases=("dstopts",), help="IPV6_DSTOPTS")
+_ip6("ipv6-recvdstopts", 58, aliases=("recvdstopts",), help="IPV6_RECVDSTOPTS")
+_ip6("ipv6-hopopts", 54, aliases=("hopopts",), help="IPV6_HOPOPTS")
+_ip6("ipv6-recvhopopts", 53, aliases=("recvhopopts",), help="IPV6_RECVHOPOPTS")
+_ip6("ipv6-hoplimit", 52, aliases=("hoplimit",), help="IPV6_HOPLIMIT")
+_ip6("ipv6-unicast-hops", 16, aliases=("unicast-hops",), help="hop limit of sent packets")
+_ip6("ipv6-recvhoplimit", 51, aliases=("recvhoplimit",), help="IPV6_RECVHOPLIMIT")
+_ip6("ipv6-recverr", 25, help="IPV6_RECVERR")
+_ip6("ipv6-tclass", 67, help="traffic class of sent packets")
+_ip6("ipv6-recvtclass", 66, help="IPV6_RECVTCLASS")
+_ip6("ipv6-recvpathmtu", 60, help="IPV6_RECVPATHMTU")
+
+
+def _tcp(name, optname, phase="PASTSOCKET", aliases=(), help=""):
+    opt(name, "INT", "TCP", phase, ("sockopt", SOL_TCP, optname), help, aliases)
+
+
+# --- TCP: SOL_TCP options -------------------------------------------------------
+_tcp("tcp-nodelay", 1, aliases=("nodelay",), help="send small segments at once (no Nagle)")
+_tcp("tcp-maxseg", 2, aliases=("maxseg", "mss"), help="maximum segment size")
+_tcp("tcp-maxseg-late", 2, "CONNECTED", ("maxseg-late", "mss-late"), help="maximum segment size, set late")
+_tcp("tcp-cork", 3, aliases=("cork",), help="do not send partial segments")
+_tcp("tcp-keepidle", 4, aliases=("keepidle",), help="idle seconds before keepalive probes")
+_tcp("tcp-keepintvl", 5, aliases=("keepintvl",), help="seconds between keepalive probes")
+_tcp("tcp-keepcnt", 6, aliases=("keepcnt",), help="keepalive probes before giving up")
+_tcp("tcp-syncnt", 7, aliases=("syncnt",), help="SYN retransmits")
+_tcp("tcp-linger2", 8, aliases=("linger2",), help="lifetime of orphaned FIN_WAIT2")
+_tcp("tcp-defer-accept", 9, aliases=("defer-accept",), help="accept only when data arrived")
+_tcp("tcp-window-clamp", 10, aliases=("window-clamp",), help="bound the advertised window")
+_tcp("tcp-info", 11, aliases=("info",), help="TCP_INFO")
+_tcp("tcp-quickack", 12, aliases=("quickack",), help="quick ACK mode")
+
+# --- LISTEN / CHILD / RANGE / RETRY / IPAPP: read by addresses/sockets.py --------
+opt("backlog", "INT", "LISTEN", "LISTEN", ("addr",), "length of the listen queue")
+opt("accept-timeout", "TIMEVAL", "LISTEN", "LISTEN", ("addr",), "exit when no connection comes within this time", ("listen-timeout",))
+opt("fork", "BOOL", "CHILD", "PASTACCEPT", ("addr",), "a child process for every connection")
+opt("max-children", "INT", "CHILD", "PASTACCEPT", ("addr",), "at most this many children at once", ("maxchildren",))
+opt("range", "STRING", "RANGE", "ACCEPT", ("addr",), "accept only peers in this network")
+opt("retry", "UINT", "RETRY", "INIT", ("addr",), "retry this often when connect/listen fails")
+opt("forever", "BOOL", "RETRY", "INIT", ("addr",), "retry forever")
+opt("interval", "TIMESPEC", "RETRY", "INIT", ("addr",), "seconds between retries", ("intervall",))
+opt("sourceport", "USHORT", "UDP,TCP,SCTP", "LATE", ("addr",), "client: bind this port; server: accept only it", ("sp",))
+opt("lowport", "BOOL", "UDP,TCP,SCTP", "LATE", ("addr",), "client: bind a port below 1024; server: accept only those")

@@ -1,0 +1,120 @@
+"""Helpers for socket tests: free ports, background servers, zombie checks."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+from conftest import PYSOCAT, SOCAT
+
+
+def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM) -> int:
+    with socket.socket(family, kind) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """A pysocat (or socat) process in the background, killed at exit."""
+
+    def __init__(self, *args, classic=False, stdin=subprocess.DEVNULL):
+        argv = ([SOCAT] if classic else PYSOCAT) + list(args)
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+
+    def wait_port(self, port, host="127.0.0.1", timeout=10.0):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server ended: " + self.proc.stderr.read().decode())
+            if _listening(port, fam):
+                return
+            time.sleep(0.05)
+        raise AssertionError("server did not listen")
+
+    def wait_path(self, path, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server ended: " + self.proc.stderr.read().decode())
+            if os.path.exists(path):
+                return
+            time.sleep(0.05)
+        raise AssertionError("server did not create " + path)
+
+    def finish(self, timeout=10.0):
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return self.proc.returncode, out, err
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.finish()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def _listening(port, family) -> bool:
+    """Is a TCP socket listening on port? (reads /proc, connects nothing)."""
+    names = ("/proc/net/tcp",) if family == socket.AF_INET else ("/proc/net/tcp6",)
+    for name in names:
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    parts = line.split()
+                    if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def children_of(pid: int) -> list:
+    """(pid, state) of the direct children of pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        rest = stat.rsplit(")", 1)[1].split()
+        if int(rest[1]) == pid:
+            out.append((int(d), rest[0]))
+    return out
+
+
+_FD = re.compile(r"\b(socket|connect|bind|listen|accept|shutdown|close|setsockopt)\((\d+)")
+
+
+def norm(lines):
+    """Replace fd numbers and ephemeral ports so pysocat and socat compare."""
+    out = []
+    for line in lines:
+        line = _FD.sub(lambda m: f"{m.group(1)}(FD", line)
+        line = re.sub(r"\(fd \d+\)", "(fd FD)", line)
+        line = re.sub(r"FDs \[\d+,\d+\] and \[\d+,\d+\]", "FDs [..]", line)
+        out.append(line)
+    return out
