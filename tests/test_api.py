@@ -341,6 +341,52 @@ def test_context_manager_stops():
     assert relay.done and relay.status == 0
 
 
+def _family(name):
+    load_all()
+    return pytest.mark.skipif(name not in ADDRESSES, reason=f"{name.upper()} is not implemented yet")
+
+
+@_family("udp4-listen")
+def test_udp_listener_reports_port_and_relays():
+    relay = pysocat.start("UDP4-LISTEN:0,bind=127.0.0.1", "EXEC:cat").wait_ready()
+    try:
+        port = relay.port
+        assert port and relay.listening[1] == ("127.0.0.1", port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.settimeout(5)
+            c.sendto(b"ping", ("127.0.0.1", port))
+            assert c.recv(100) == b"ping"
+        deadline = time.monotonic() + 5
+        while relay.transferred != (4, 4) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert relay.transferred == (4, 4)
+    finally:
+        assert relay.stop() == 0
+
+
+@_family("udp4-listen")
+def test_stop_wakes_a_udp_listener():
+    relay = pysocat.start("UDP4-LISTEN:0,bind=127.0.0.1", "EXEC:cat").wait_ready()
+    t = time.monotonic()
+    assert relay.stop() == 0
+    assert time.monotonic() - t < 3
+
+
+@_family("unix-listen")
+def test_unix_listener_reports_path(tmp_path):
+    path = str(tmp_path / "sock")
+    relay = pysocat.start(f"UNIX-LISTEN:{path}", "EXEC:cat").wait_ready()
+    try:
+        assert relay.listening[1] == path and relay.port is None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(5)
+            c.connect(path)
+            c.sendall(b"ping")
+            assert _recv_exactly(c, 4) == b"ping"
+    finally:
+        assert relay.stop() == 0
+
+
 # ---------------------------------------------------------------- start (process)
 
 def test_process_relay_runs_and_reports(tmp_path):
