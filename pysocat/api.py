@@ -57,6 +57,21 @@ def parse(text: str, *, check: bool = False) -> Spec:
     return spec
 
 
+def explain(addr1: str, addr2: str | None = None, **flags: Any) -> dict[str, Any]:
+    """What a run with these addresses and flags would do, without doing it.
+
+    The same data as ``pysocat --explain --json`` (layout: explain.schema.json,
+    schema ``pysocat-explain/1``): how each address splits, its canonical type,
+    parameters, options (value, type, group, phase), the open steps, the relay
+    flags and expert warnings. Flags are ``run``'s keyword arguments. Raises
+    ``SocatError`` exactly where a run would fail before opening anything.
+    """
+    import importlib
+    module = importlib.import_module("pysocat.explain")  # the module, not pysocat.explain
+    result: dict[str, Any] = module.explain(addr1, addr2, _config(**flags))
+    return result
+
+
 class Transferred(NamedTuple):
     """Bytes moved so far, per direction."""
     left_to_right: int   # read from address 1, written to address 2
@@ -86,12 +101,14 @@ def _config(*, verbose: bool = False, hexdump: bool = False,
         raise ValueError(f"block_size must be a positive int, not {block_size!r}")
     if ip_version not in (None, 4, 6):
         raise ValueError(f"ip_version must be 4, 6 or None, not {ip_version!r}")
-    return Config(bufsize=block_size, bufsize_given=block_size != 8192,
-                  closing_timeout=float(closing_timeout),
-                  total_timeout=None if timeout is None else float(timeout),
-                  direction="lr" if unidirectional else "rl" if reverse else "both",
-                  verbose=verbose, verbhex=hexdump, ignore_groups=ignore_groups,
-                  prefer_ip=None if ip_version is None else str(ip_version))
+    cfg = Config()
+    cfg.bufsize, cfg.bufsize_given = block_size, block_size != 8192
+    cfg.closing_timeout = float(closing_timeout)
+    cfg.total_timeout = None if timeout is None else float(timeout)
+    cfg.direction = "lr" if unidirectional else "rl" if reverse else "both"
+    cfg.verbose, cfg.verbhex, cfg.ignore_groups = verbose, hexdump, ignore_groups
+    cfg.prefer_ip = None if ip_version is None else str(ip_version)
+    return cfg
 
 
 def _error_of(exc: BaseException) -> SocatError | None:

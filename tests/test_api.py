@@ -94,8 +94,17 @@ def test_import_is_cheap():
     assert r.stdout.strip() == "[]"
 
 
+def test_function_names_survive_importing_the_modules():
+    code = ("import pysocat.explain, pysocat.parse, pysocat.cli, pysocat; "
+            "print(callable(pysocat.explain), callable(pysocat.parse), "
+            "type(pysocat.explain('-')).__name__)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=30, cwd=ROOT)
+    assert r.stdout.split() == ["True", "True", "dict"], r.stderr
+
+
 def test_public_names():
-    for name in ("parse", "run", "start", "open", "Relay", "Stream", "Transferred",
+    for name in ("parse", "explain", "run", "start", "open", "Relay", "Stream", "Transferred",
                  "SocatError", "AddressSyntaxError", "OptionError", "AddressSpec",
                  "DualSpec", "OptionSpec"):
         assert name in pysocat.__all__ and hasattr(pysocat, name)
@@ -137,6 +146,27 @@ def test_parse_check_raises_what_the_cli_prints(text, message):
     assert info.value.text == message
     cli = run_pysocat(text, "-") if "!!" not in text else run_pysocat("-", text)
     assert log_texts(cli.stderr) == [f"E {message}"]
+
+
+# ---------------------------------------------------------------- explain
+
+def test_explain_is_the_clis_json():
+    import json
+    api = pysocat.explain("OPEN:/etc/hostname,readbytes=4", "-", unidirectional=True,
+                          block_size=4096)
+    cli = run_pysocat("--explain", "--json", "-u", "-b", "4096",
+                      "OPEN:/etc/hostname,readbytes=4", "-")
+    assert cli.returncode == 0
+    assert json.loads(json.dumps(api)) == json.loads(cli.stdout)
+    assert api["schema"] == "pysocat-explain/1"
+    single = pysocat.explain("EXEC:cat")
+    assert len(single["addresses"]) == 1
+
+
+def test_explain_errors_are_socat_errors():
+    with pytest.raises(pysocat.SocatError) as info:
+        pysocat.explain("FOO", "-")
+    assert info.value.text == 'unknown device/address "FOO"'
 
 
 # ---------------------------------------------------------------- open
@@ -455,6 +485,7 @@ def test_public_api_is_mypy_clean(tmp_path):
     user.write_text(
         "import pysocat\n"
         "spec: pysocat.AddressSpec | pysocat.DualSpec = pysocat.parse('-')\n"
+        "steps: dict[str, object] = pysocat.explain('-', 'EXEC:cat', unidirectional=True)\n"
         "status: int = pysocat.run('-', '-', verbose=True, block_size=512)\n"
         "relay: pysocat.Relay = pysocat.start('-', '-', mode='process').wait_ready(1.0)\n"
         "moved: pysocat.Transferred = relay.transferred\n"
