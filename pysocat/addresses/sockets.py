@@ -68,7 +68,7 @@ import time
 from ..errors import SocatError
 from ..log import LOG
 from ..relay.endpoint import Endpoint
-from .base import finish
+from .base import finish, listening
 
 AF_UNSPEC = socket.AF_UNSPEC
 AF_UNIX = socket.AF_UNIX
@@ -961,6 +961,7 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
             lsock.listen(backlog)
         except OSError as e:
             raise SocatError(f"listen({lsock.fileno()}, {backlog}): {e.strerror}") from None
+        listening(ctx, lsock)
         tmo = opts.get("accept-timeout")
         if mgr is not None:
             mgr.install()
@@ -1070,6 +1071,14 @@ class SocketEndpoint(Endpoint):
         self.checker: PeerCheck | None = None
         self.last_peer: SockAddr | None = None
         self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
+
+    @property
+    def local_address(self):
+        return self.local.addr if self.local is not None else None
+
+    @property
+    def peer_address(self):
+        return self.peer.addr if self.peer is not None else None
 
     @property
     def peer_text(self) -> str:
