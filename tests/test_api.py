@@ -376,6 +376,25 @@ def _family(name):
     return pytest.mark.skipif(name not in ADDRESSES, reason=f"{name.upper()} is not implemented yet")
 
 
+@_family("tcp4-connect")
+def test_connector_reports_local_address():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        relay = pysocat.start(f"TCP4:127.0.0.1:{port}", "EXEC:cat").wait_ready()
+        try:
+            server.settimeout(5)
+            conn, peer = server.accept()
+            with conn:
+                assert relay.local_addresses == (peer, None)
+                conn.sendall(b"x")
+                assert _recv_exactly(conn, 1) == b"x"
+        finally:
+            assert relay.stop() == 0
+        assert relay.transferred == (1, 1)
+
+
 @_family("udp4-listen")
 def test_udp_listener_reports_port_and_relays():
     relay = pysocat.start("UDP4-LISTEN:0,bind=127.0.0.1", "EXEC:cat").wait_ready()
