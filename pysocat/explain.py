@@ -85,7 +85,9 @@ class _Opts(dict):
 class StepContext:
     """What a ``steps`` callable sees: the resolved address, not yet opened."""
 
-    def __init__(self, res, mode, config):
+    def __init__(self, res, mode, config, index=1):
+        self.index = index
+        self.warnings = []
         self.row = res.row
         self.spec = res.spec
         self.params = join_params(res.row, res.params)
@@ -94,6 +96,10 @@ class StepContext:
         self.opts = _Opts()
         for it in res.opts.items:
             self.opts[it.row.name] = it.value
+
+    def warn(self, text: str, code: str = "runtime-warning", severity: str = "W") -> None:
+        """A message the open will log (socat's exact text)."""
+        self.warnings.append(_w(code, "runtime", text, severity))
 
     @staticmethod
     def literal(text: str) -> str:
@@ -232,9 +238,9 @@ def _want(when, ctx) -> bool:
     return ctx.has(when)
 
 
-def build_steps(res, mode, config) -> list[dict]:
+def build_steps(res, mode, config, index=1, warnings=None) -> list[dict]:
     from .options.table import PHASES
-    ctx = StepContext(res, mode, config)
+    ctx = StepContext(res, mode, config, index)
     spec = res.row.steps
     raw = spec(ctx) if callable(spec) else (spec or _generic_steps(ctx))
     fields = ctx.fields()
@@ -263,6 +269,8 @@ def build_steps(res, mode, config) -> list[dict]:
                           steps[-1])
         if it.row.name not in target["options"]:
             target["options"].append(it.row.name)
+    if warnings is not None:
+        warnings += ctx.warnings
     return steps
 
 
@@ -341,10 +349,14 @@ def explain_single(spec, mode, config, index) -> dict:
         "help": row.help, "feature": row.feature, "groups": group_list(row.groups),
         "params": params,
         "options": [_option(it, groups) for it in res.opts.items],
-        "steps": build_steps(res, mode, config),
         "transport": transport(row),
     }
-    part["warnings"] = [dict(w, address=index) for w in _warnings(part, res, config)]
+    opened = []
+    part["steps"] = build_steps(res, mode, config, index, opened)
+    part = {k: part[k] for k in ("role", "mode", "text", "split", "head", "type", "via",
+                                 "syntax", "help", "feature", "groups", "params", "options",
+                                 "steps", "transport")}
+    part["warnings"] = [dict(w, address=index) for w in opened + _warnings(part, res, config)]
     return part
 
 

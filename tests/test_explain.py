@@ -315,6 +315,28 @@ def test_errors_are_the_run_time_errors(addr):
     assert b"Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ["-u", "EXEC:cat,fdin=3", "-"],
+    ["-U", "EXEC:cat,fdout=3", "-"],
+    ["EXEC:cat,nofork", "-"],
+])
+def test_program_errors_are_the_run_time_errors(args):
+    r = run_pysocat("--explain", *args)
+    run = run_pysocat("-T", "0.1", *args)
+    assert r.returncode == run.returncode == 1 and r.stdout == b""
+    assert log_texts(r.stderr) == log_texts(run.stderr) and len(log_texts(r.stderr)) == 1
+
+
+def test_pipes_and_pty_warns_like_a_run():
+    d = jexplain("-", "EXEC:cat,pty,pipes")
+    text = '_xioopen_foxec(): options "pipes" and "pty" must not be specified together; ignoring "pipes"'
+    assert {"code": "runtime-warning", "kind": "runtime", "severity": "W", "text": text,
+            "address": 2} in d["warnings"]
+    assert "openpty()" in step_calls(part(d, 2))[0]
+    run = run_pysocat("-d", "-T", "0.5", "PIPE", "EXEC:true,pty,pipes")
+    assert "W " + text in log_texts(run.stderr)
+
+
 @pytest.mark.parametrize("addr,text", TUN_ERRORS)
 def test_tun_errors(addr, text):
     r = run_pysocat("--explain", addr)

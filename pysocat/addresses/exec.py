@@ -258,6 +258,13 @@ def open_system(ctx, row, spec, opts, params):
 def _program_steps(ctx):
     """--explain: the channel to the child, fork, the child's set-up, exec."""
     system = ctx.row.name == "system"
+    if ctx.get("pty") and ctx.get("pipes"):
+        ctx.warn('_xioopen_foxec(): options "pipes" and "pty" must not be specified together; '
+                 'ignoring "pipes"')
+    if ctx.has("fdin") and ctx.mode == READ:
+        raise SocatError("_xioopen_foxec(): option fdin is useless in read-only mode")
+    if ctx.has("fdout") and ctx.mode == WRITE:
+        raise SocatError("_xioopen_foxec(): option fdout is useless in write-only mode")
     if system:
         run = ("EXEC", 'execve("/bin/sh", ["/bin/sh", "-c", "{shell-command}"]) '
                        "(in a grandchild; the child waits and passes its status on)")
@@ -270,6 +277,8 @@ def _program_steps(ctx):
                        + (" with PATH={opt[path]}" if ctx.has("path") else ""))
     fdin, fdout = ctx.get("fdin", 0), ctx.get("fdout", 1)
     if ctx.get("nofork"):
+        if ctx.index == 1:
+            raise SocatError("option nofork is not allowed here")
         return [("BIGEN", "no fork: the program replaces pysocat and inherits address 1's "
                           "descriptors as its fds 0 and 1"), run]
     if ctx.get("pty"):
