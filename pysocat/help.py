@@ -158,7 +158,7 @@ def help_text(level: int) -> str:
                         entries.append((n, f"      {option_line(row)}\n"))
                     else:
                         entries.append((n, f"      {n} is an alias for {row.name}\n"))
-                elif n == (nick or row.name):
+                elif n == (nick or row.name):    # nick not a name: not listed
                     entries.append((n, f"      {option_line(row, n)}\n"))
         out += [line for _, line in sorted(entries)]
     return "".join(out)

@@ -50,11 +50,10 @@ def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=N
     """Define one option row (called at import time by option modules).
 
     ``nick`` is socat's nickname of the option (second field of its optdesc),
-    if it has one; it is also accepted as a name.
+    if it has one: ``-hh`` lists the option under it, and not at all when the
+    nickname is not one of the option's names (socat's ``tclass``).
     """
     aliases = tuple(aliases)
-    if nick is not None and nick not in aliases:
-        aliases += (nick,)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
                  help, aliases, nick)
     for n in row.names:
