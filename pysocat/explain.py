@@ -71,6 +71,8 @@ _APPLY_TEXT = {
     "sockopt": "setsockopt(2)",
 }
 
+_SOL = {1: "SOL_SOCKET", 0: "SOL_IP", 41: "SOL_IPV6", 6: "SOL_TCP", 17: "SOL_UDP"}
+
 _FINAL = ("LATE", "apply the descriptor's FD and LATE options, then this side's relay "
                   "settings (line ends, ignoreeof, readbytes, shut-*)")
 
@@ -194,7 +196,8 @@ def _generic_steps(ctx) -> list:
         listening = "LISTEN" in g or "recv" in name
         if listening:
             if "port" in params:
-                local = "{opt[bind]}:{port}" if ctx.has("bind") else "any address, port {port}"
+                local = ("{opt[bind]}, port {port}" if ctx.has("bind")
+                         else "any address, port {port}")
             else:
                 local = '"{filename}"' if "filename" in params else "{opt[bind]}"
             steps.append(("BIND", f"bind(fd, {local})"))
@@ -216,7 +219,9 @@ def _generic_steps(ctx) -> list:
                           if "recvfrom" in name else "recv() packets from any sender"))
         if g & {"RETRY"}:
             steps.append(("CONNECT", "on failure retry {opt[retry]} times" if ctx.has("retry")
-                          else "on failure retry forever", lambda c: c.has("retry") or c.has("forever")))
+                          else "on failure retry forever",
+                          lambda c: c.has("retry") or c.has("forever"),
+                          ("retry", "forever", "interval")))
     elif "INTERFACE" in g:
         steps.append(("OPEN", "open the network interface"))
     elif "OPEN" in g:
@@ -306,7 +311,9 @@ def _option(it, groups) -> dict:
     given = it.raw.partition("=")[0]
     how = _APPLY_TEXT.get(row.apply[0], row.apply[0])
     if row.apply[0] == "sockopt":
-        how = f"setsockopt(fd, {row.apply[1]}, {row.apply[2]}, value)"
+        level = _SOL.get(row.apply[1], str(row.apply[1]))
+        how = (f"setsockopt(fd, {level}, {row.name.upper().replace('-', '_')}, value) "
+               f"({row.apply[1]}, {row.apply[2]})")
     elif row.apply[0] in ("openflag", "fdflag"):
         how += f" ({_flag_name(row.apply[1])})"
     if row.type == "CONST":
@@ -400,7 +407,11 @@ def _warnings(part, res, config) -> list[dict]:
                           f'of this address uses it (socat ends with "1 option(s) could '
                           f'not be used")'))
     if "bind" in opts:
-        out += _bind_trailing(str(opts["bind"]["value"]))
+        bind = str(opts["bind"]["value"])
+        if "LISTEN" in part["groups"]:
+            out += _bind_in_listen(name, bind)
+        else:
+            out += _bind_trailing(bind)
     if "UDP" in part["groups"] and "connect" in name:
         out.append(_w("udp-connected", "advice",
                       f"{name} connect()s its UDP socket: it only receives from that one "
@@ -410,6 +421,22 @@ def _warnings(part, res, config) -> list[dict]:
     if "INTERFACE" in part["groups"] and name.startswith("tun"):
         out += _tun_warnings(part, opts, config)
     return out
+
+
+def _bind_in_listen(name: str, value: str) -> list[dict]:
+    """A listener's bind= is an address only; its port is the parameter."""
+    import socket
+    try:
+        socket.inet_pton(socket.AF_INET6, value.strip("[]"))
+        return []
+    except OSError:
+        pass
+    if ":" not in value:
+        return []
+    return [_w("bind-port-in-listen", "advice",
+               f'{name} takes the port as its parameter and bind= only an address: '
+               f'"{value}" is looked up as a host name, and the open fails with '
+               f'getaddrinfo("{value}", ...)')]
 
 
 def _bind_trailing(value: str) -> list[dict]:

@@ -254,6 +254,25 @@ def test_tcp_listen_steps(tcp_rows):
     assert "fork" in where["fork"] and "listen" in where["backlog"]
 
 
+def test_listen_bind_with_a_port_is_explained(tcp_rows):
+    d = valid(ex.explain("TCP-L:8080,bind=127.0.0.1:9090:9090"))
+    w = [w for w in d["warnings"] if w["code"] == "bind-port-in-listen"]
+    assert w and 'getaddrinfo("127.0.0.1:9090:9090"' in w[0]["text"]
+    assert not [w for w in valid(ex.explain("TCP-L:8080,bind=::1"))["warnings"]
+                if w["code"].startswith("bind")]
+
+
+def test_setsockopt_options_are_named():
+    table.load_all()
+    if "so-reuseaddr" not in table.OPTIONS or "tcp4-listen" not in _names():
+        pytest.skip("no socket option rows yet")
+    p = part(valid(ex.explain("TCP4-L:8080,reuseaddr")))
+    o = p["options"][0]
+    assert o["name"] == "so-reuseaddr" and o["phase"] == "PREBIND"
+    assert o["applied_by"].startswith("setsockopt(fd, SOL_SOCKET, SO_REUSEADDR")
+    assert "so-reuseaddr" in next(s for s in p["steps"] if s["phase"] == "BIND")["options"]
+
+
 def test_connected_udp_pitfall(socket_rows):
     d = valid(ex.explain("UDP:127.0.0.1:9"))
     p = part(d)
