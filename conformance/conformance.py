@@ -114,15 +114,16 @@ def _version_line(binary: str) -> str:
 
 def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
               tests: list[str], out: Path | None = None, *, tmap: dict | None = None,
-              chunk: int = 0, chunk_bound: int = 900) -> tuple[sc.RunResult, dict]:
+              chunk: int = 0, chunk_bound: int = 60) -> tuple[sc.RunResult, dict]:
     out = out or WORK / label
     if out.exists():
         shutil.rmtree(out)
     cmd = [str(HERE / "netns-run.sh"), str(suite), binary, str(out), str(bound), "-t", t, *tests]
     env = dict(os.environ)
     if chunk and not tests:
-        # The whole suite in bounded chunks of test numbers (a hang costs one chunk),
-        # preceded by test.sh's own consistency checks.
+        # The whole suite in bounded chunks of test numbers (by default one test per
+        # test.sh run: a hang costs that test and the chunk bound, not the rest of the
+        # run), preceded by test.sh's own consistency checks.
         WORK.mkdir(parents=True, exist_ok=True)
         top = max(tmap) if tmap else 470
         lines = [f"-t {t} consistency"]
@@ -190,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", default="", help="test numbers/names/keywords for test.sh")
     ap.add_argument("-t", dest="t", default="0.2", help="test.sh -t value (default 0.2)")
     ap.add_argument("--bound", type=int, default=3600, help="wall-clock bound per run, s")
-    ap.add_argument("--chunk", type=int, default=40,
+    ap.add_argument("--chunk", type=int, default=1,
                     help="test numbers per test.sh invocation for full runs (0: one invocation)")
-    ap.add_argument("--chunk-bound", type=int, default=900, help="wall-clock bound per chunk, s")
+    ap.add_argument("--chunk-bound", type=int, default=60, help="wall-clock bound per chunk, s")
     ap.add_argument("--scorecard", default=str(HERE / "scorecard.json"))
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the scorecard")
     ap.add_argument("--no-retry", action="store_true")

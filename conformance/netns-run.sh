@@ -128,11 +128,12 @@ if [ -n "${CONF_CHUNKS:-}" ]; then
             echo "wall-clock bound of ${BOUND}s reached before chunk $k" >&2
             rc=124; break
         fi
-        cb=${CONF_CHUNK_BOUND:-900}; [ "$cb" -gt "$left" ] && cb=$left
+        cb=${CONF_CHUNK_BOUND:-60}; [ "$cb" -gt "$left" ] && cb=$left
+        cs=$(date +%s)
         # shellcheck disable=SC2086
         run_chunk "$cb" ".$k" $line
         crc=$?
-        echo "chunk $k rc=$crc args=$line" >>"$OUT_DIR/env.txt"
+        echo "chunk $k rc=$crc secs=$(( $(date +%s) - cs )) args=$line" >>"$OUT_DIR/env.txt"
         [ "$crc" = 124 ] && echo "chunk $k hit its bound of ${cb}s" >&2
         [ "$crc" != 0 ] && [ "$rc" = 0 ] && rc=$crc
         [ "$crc" = 124 ] && rc=124

@@ -3,7 +3,7 @@
 #   BASELINE=1          also run classic socat (/usr/bin/socat) in the same way
 #   CONF_TESTS="1 2 3"  only these test numbers / names / keywords
 #   CONF_T=0.2          test.sh -t value;  CONF_BOUND=3600  wall-clock bound per run (s)
-#   CONF_ARGS=...       more conformance.py options (--chunk 40, --chunk-bound 900, --no-retry)
+#   CONF_ARGS=...       more conformance.py options (--chunk 1, --chunk-bound 60, --no-retry)
 CONF_T     ?= 0.2
 CONF_BOUND ?= 3600
 CONF_TESTS ?=
