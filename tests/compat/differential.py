@@ -8,7 +8,9 @@ compare() runs it with both and lists the differences in
 - exit code,
 - bytes written to stdout (what address 2 delivered towards address 1's side)
   and to every peer's stdout (what reached the other side),
-- log lines on stderr after normalisation: timestamps, the program name and
+- the contents of files the scenario names (what a file address wrote),
+- log lines on stderr after normalisation: timestamps (also of -v/-x dump
+  headers), the program name and
   pid ("socat[1234]" and "pysocat[99]" both become "socat[PID]"), fd numbers,
   child pids, ephemeral ports, the scenario's own ports and temp directory.
 
@@ -126,9 +128,12 @@ class Scenario:
     peers: Sequence[Peer] = ()
     timeout: float = 10.0
     env: dict[str, str] | None = None
+    # Files (paths may use {tmp}) whose contents are compared after the run: what a
+    # file address delivered.
+    files: Sequence[str] = ()
     # Regexes (pattern, replacement) applied to log lines after the built-in ones.
     normalise: Sequence[tuple[str, str]] = ()
-    compare: Sequence[str] = ("rc", "stdout", "peers", "log")
+    compare: Sequence[str] = ("rc", "stdout", "peers", "files", "log")
 
 
 @dataclass
@@ -142,6 +147,7 @@ class Outcome:
     peer_stdout: list[bytes] = field(default_factory=list)
     peer_log: list[list[str]] = field(default_factory=list)
     peer_rc: list[int | None] = field(default_factory=list)
+    files: dict[str, bytes | None] = field(default_factory=dict)   # None: file absent
 
 
 def free_port() -> int:
@@ -152,6 +158,7 @@ def free_port() -> int:
 
 
 _TS = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
+_DUMP_TS = re.compile(r"^([<>]) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")   # -v/-x headers
 _PROG = re.compile(r"^[^\s\[\]]+\[\d+\] ")   # socat[123] or pysocat[9]
 _BUILTIN_SUBS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"FDs \[\d+,\d+\] and \[\d+,\d+\]"), "FDs [FD,FD] and [FD,FD]"),
@@ -169,6 +176,7 @@ def normalise_log(text: str, subs: dict[str, str] | None = None,
     out = []
     for line in text.splitlines():
         line = _TS.sub("", line)
+        line = _DUMP_TS.sub(r"\1 TIME ", line)
         line = _PROG.sub("socat[PID] ", line)
         for literal, name in (subs or {}).items():
             if literal.isdigit():
@@ -292,6 +300,10 @@ def run(binary: Binary, sc: Scenario, classic: Binary | None = None) -> Outcome:
             if "main" in locals() and main.poll() is None:
                 _terminate(main, 0)
         stderr = main_err.read_bytes()
+        files = {}
+        for f in sc.files:
+            path = Path(fill(f))
+            files[f] = path.read_bytes() if path.is_file() else None
         return Outcome(
             binary=binary,
             argv=argv,
@@ -303,6 +315,7 @@ def run(binary: Binary, sc: Scenario, classic: Binary | None = None) -> Outcome:
             peer_log=[normalise_log(e.read_bytes().decode(errors="replace"), subs, sc.normalise)
                       for _, _, _, e in procs],
             peer_rc=peer_rc,
+            files=files,
         )
 
 
@@ -333,6 +346,12 @@ def diff_outcomes(sc: Scenario, a: Outcome, b: Outcome) -> list[str]:
             if x != y:
                 d.append(f"peer {k} received: {a.binary.label} {x[:200]!r}, "
                          f"{b.binary.label} {y[:200]!r}")
+    if "files" in sc.compare:
+        for f in sc.files:
+            x, y = a.files.get(f), b.files.get(f)
+            if x != y:
+                d.append(f"file {f}: {a.binary.label} {x if x is None else x[:200]!r}, "
+                         f"{b.binary.label} {y if y is None else y[:200]!r}")
     if "log" in sc.compare and a.log != b.log:
         d.append(f"log lines: {a.binary.label} {a.log}, {b.binary.label} {b.log}")
     if "peer_log" in sc.compare and a.peer_log != b.peer_log:

@@ -12,6 +12,19 @@ SCENARIOS = {
     "unknown-option": Scenario(["-,foo", "-"]),
     "wrong-parameter-count": Scenario(["TCP4:1", "-"]),
     "no-addresses": Scenario([]),
+    "too-many-addresses": Scenario(["-", "-", "-"]),
+    "unknown-flag": Scenario(["-Z", "-", "-"]),
+    "unknown-option-second-address": Scenario(["-", "-,nonsense=1"]),
+    "socket-option-on-stdio": Scenario(["-,reuseaddr", "-"]),
+    "open-missing-file": Scenario(["OPEN:/nonexistent/x", "-"]),
+    "notices-stdio-echo": Scenario(["-", "-"], flags=["-d", "-d"], stdin=b"hi\n"),
+    "hex-dump": Scenario(["-", "-"], flags=["-x"], stdin=b"ab\n"),
+    "text-dump": Scenario(["-", "-"], flags=["-v"], stdin=b"ab\n"),
+    "exec-cat": Scenario(["-", "EXEC:cat"], stdin=b"abc\n"),
+    "system-tr": Scenario(["-", "SYSTEM:tr a-z A-Z"], stdin=b"abc\n"),
+    "pipe-echo": Scenario(["-", "PIPE"], stdin=b"through a pipe\n"),
+    "create-file": Scenario(["-", "CREATE:{tmp}/out"], flags=["-u"], stdin=b"to a file",
+                            files=["{tmp}/out"]),
     # bytes travel stdin -> TCP -> a classic socat listener's stdout
     "tcp4-client-to-listener": Scenario(
         ["-", "TCP4:127.0.0.1:{port}"],
@@ -26,6 +39,8 @@ SCENARIOS = {
 XFAIL: dict[str, str] = {
     "wrong-parameter-count": "pysocat has no TCP4 address yet (reports unknown address)",
     "tcp4-client-to-listener": "pysocat has no TCP4 address yet",
+    "socket-option-on-stdio": "pysocat refuses reuseaddr on stdio as an unknown option; "
+                              "classic accepts it and fails in setsockopt() on fd 0",
 }
 
 

@@ -48,3 +48,17 @@ def test_detects_a_difference(classic):
     sc = Scenario(["FOO", "-"])
     d = diff_outcomes(sc, run(classic, sc), run(other, sc))
     assert any(x.startswith("exit code") for x in d) and any(x.startswith("log lines") for x in d)
+
+
+def test_normalise_dump_header():
+    assert normalise_log("> 2026/12/01 21:46:41.000872079  length=3 from=0 to=2") == \
+        ["> TIME  length=3 from=0 to=2"]
+
+
+def test_files_are_compared(classic):
+    sc = Scenario(["-", "CREATE:{tmp}/out"], flags=["-u"], stdin=b"abc", files=["{tmp}/out", "{tmp}/none"])
+    out = run(classic, sc)
+    assert out.files == {"{tmp}/out": b"abc", "{tmp}/none": None}
+    other = run(classic, Scenario(["-", "CREATE:{tmp}/out"], flags=["-u"], stdin=b"abd"))
+    other.files = {"{tmp}/out": b"abd", "{tmp}/none": None}
+    assert diff_outcomes(sc, out, other) == ["file {tmp}/out: classic b'abc', classic b'abd'"]
