@@ -260,8 +260,20 @@ def render_md(card: dict) -> str:
                    f"{run.get('seconds', '?')} s |")
     out.append("")
     for label, run in card["runs"].items():
+        bits = []
+        if run.get("version"):
+            bits.append(f"`{run['version']}`")
         if run.get("selection"):
-            out.append(f"- {label} selection: `{run['selection']}`")
+            bits.append(f"selection `{run['selection']}`")
+        if run.get("chunked") and run["chunked"] != "no":
+            bits.append(f"chunked: {run['chunked']}")
+        if run.get("consistency"):
+            bits.append("test.sh consistency checks: " + "; ".join(run["consistency"]))
+        if run.get("carried_over"):
+            bits.append("carried over from the previous scorecard")
+        if run.get("note"):
+            bits.append(f"note: {run['note']}")
+        out.append(f"- **{label}**: " + ", ".join(bits))
     out.append("")
     if "classic_passes_pysocat_not" in card:
         cp = card["classic_passes_pysocat_not"]
