@@ -154,7 +154,14 @@ def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
                    if chunk and not tests else "no",
         "summary_line": r.summary_line,
         "consistency": r.extra,
+        "hung": r.hung,
     }
+    if label.startswith("pysocat"):
+        try:
+            info["commit"] = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],
+                                            capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            pass
     log(f"{label}: {r.summary_line or 'no summary (cut short?)'} in {secs}s")
     return r, info
 
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                                   - datetime.strptime(started, fmt)).total_seconds())
                 info = {"binary": env.get("socat"), "version": _version_line(env.get("socat") or ""),
                         "started": started, "finished": finished, "seconds": secs,
-                        "consistency": r.extra,
+                        "consistency": r.extra, "hung": r.hung,
                         "rc": r.rc, "complete": r.complete,
                         "selection": env.get("args") or "", "summary_line": r.summary_line}
                 runs[label] = _as_run(r, info)

@@ -126,6 +126,7 @@ if [ -n "${CONF_CHUNKS:-}" ]; then
         left=$(( BOUND - ($(date +%s) - t0) ))
         if [ "$left" -le 0 ]; then
             echo "wall-clock bound of ${BOUND}s reached before chunk $k" >&2
+            echo "bound_reached=chunk $k" >>"$OUT_DIR/env.txt"
             rc=124; break
         fi
         cb=${CONF_CHUNK_BOUND:-60}; [ "$cb" -gt "$left" ] && cb=$left
@@ -135,8 +136,7 @@ if [ -n "${CONF_CHUNKS:-}" ]; then
         crc=$?
         echo "chunk $k rc=$crc secs=$(( $(date +%s) - cs )) args=$line" >>"$OUT_DIR/env.txt"
         [ "$crc" = 124 ] && echo "chunk $k hit its bound of ${cb}s" >&2
-        [ "$crc" != 0 ] && [ "$rc" = 0 ] && rc=$crc
-        [ "$crc" = 124 ] && rc=124
+        [ "$crc" != 0 ] && [ "$crc" != 124 ] && [ "$rc" = 0 ] && rc=$crc
     done <"$CONF_CHUNKS"
     cat "$OUT_DIR"/stdout.* >"$OUT_DIR/stdout" 2>/dev/null
     cat "$OUT_DIR"/stderr.* >"$OUT_DIR/stderr" 2>/dev/null

@@ -43,6 +43,7 @@ class RunResult:
     rc: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)     # e.g. test.sh's consistency checks
+    hung: list[int] = field(default_factory=list)   # ended by the chunk bound
 
     def counts(self) -> dict[str, int]:
         c = {"ok": 0, "failed": 0, "cant": 0}
@@ -119,7 +120,9 @@ def parse_output(stdout: str) -> RunResult:
 
 
 def _merge(parts: list[RunResult]) -> RunResult:
-    r = RunResult(complete=bool(parts) and all(p.complete for p in parts))
+    # A chunk cut short by its own bound still counts as run (its test is FAILED);
+    # load_run decides completeness from the chunk count and the run's bound.
+    r = RunResult(complete=bool(parts))
     for p in parts:
         for n, v in p.results.items():
             if r.results.get(n) in (None, OK) or v == FAILED:
@@ -158,8 +161,18 @@ def load_run(run_dir: Path) -> RunResult:
     expected = r.env.get("chunks")
     if chunks and expected and expected.isdigit() and len(chunks) < int(expected):
         r.complete = False
-    if r.rc == 124:
-        r.complete = False
+    if "bound_reached" in r.env or (r.rc == 124 and not chunks):
+        r.complete = False      # the run's wall-clock bound cut it short
+    if chunks and (run_dir / "env.txt").is_file():
+        # tests whose test.sh call was ended by the per-chunk bound (they hung)
+        for line in (run_dir / "env.txt").read_text().splitlines():
+            if line.startswith("chunk ") and " rc=124 " in line:
+                nums = [int(w) for w in line.partition(" args=")[2].split() if w.isdigit()]
+                nums = [n for n in nums if n != 0 and str(n) != ""]
+                r.hung.extend(nums)
+                for n in nums:
+                    if n in r.results:
+                        r.reasons[n] = "hung: its test.sh call was ended by the chunk bound"
     return r
 
 
@@ -263,6 +276,10 @@ def render_md(card: dict) -> str:
         bits = []
         if run.get("version"):
             bits.append(f"`{run['version']}`")
+        if run.get("commit"):
+            bits.append(f"at commit `{run['commit']}`")
+        if run.get("hung"):
+            bits.append("hung (ended by the chunk bound): " + _nums(run["hung"]))
         if run.get("selection"):
             bits.append(f"selection `{run['selection']}`")
         if run.get("chunked") and run["chunked"] != "no":
@@ -285,6 +302,23 @@ def render_md(card: dict) -> str:
         out.append("|---|---:|---|")
         for feat, ns in cp["by_feature"].items():
             out.append(f"| {feat} | {len(ns)} | {_nums(ns)} |")
+        out.append("")
+        out.append("Why, in test.sh's words (its CANT lines; FAILED tests ran and failed):")
+        out.append("")
+        why: dict[str, list[int]] = {}
+        for n, e in card["tests"].items():
+            if e.get("classic") == OK and e.get("pysocat") != OK:
+                if e["pysocat"] == CANT:
+                    key = "CANT: " + (e.get("pysocat_note") or "?")
+                elif "hung" in (e.get("pysocat_note") or ""):
+                    key = "FAILED: hung, ended by the chunk bound"
+                else:
+                    key = e["pysocat"]
+                why.setdefault(key, []).append(int(n))
+        out.append("| verdict | tests | numbers |")
+        out.append("|---|---:|---|")
+        for key, ns in sorted(why.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            out.append(f"| {key} | {len(ns)} | {_nums(ns)} |")
         out.append("")
         out.append(f"## pysocat passes, classic does not")
         out.append("")

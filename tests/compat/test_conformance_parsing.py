@@ -126,8 +126,10 @@ def test_load_chunked_run(tmp_path):
     (tmp_path / "stdout.2").write_text("\n".join(lines[1:3] + ["Summary: 462 tests, 2 selected; 1 ok, 1 failed, 0 could",
                                                                "FAILED:  2"]) + "\n")
     (tmp_path / "stdout.3").write_text(lines[3] + "\n")          # cut short: no summary
-    (tmp_path / "rc").write_text("124\n")
-    (tmp_path / "env.txt").write_text("chunks=3\n")
+    (tmp_path / "rc").write_text("0\n")
+    (tmp_path / "env.txt").write_text("chunks=3\nchunk 3 rc=124 secs=60 args=-t 0.2 3\n")
     r = sc.load_run(tmp_path)
     assert r.results == {1: sc.OK, 2: sc.FAILED, 3: sc.CANT}
-    assert not r.complete and r.extra == ["testing if address array is sorted... ok"]
+    assert r.complete and r.hung == [3] and r.extra == ["testing if address array is sorted... ok"]
+    (tmp_path / "env.txt").write_text("chunks=4\n")     # a chunk never ran
+    assert not sc.load_run(tmp_path).complete
