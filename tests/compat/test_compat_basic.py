@@ -37,8 +37,6 @@ SCENARIOS = {
 
 # Mark here, with the reason, scenarios pysocat does not pass yet (strict=False).
 XFAIL: dict[str, str] = {
-    "wrong-parameter-count": "pysocat has no TCP4 address yet (reports unknown address)",
-    "tcp4-client-to-listener": "pysocat has no TCP4 address yet",
     "socket-option-on-stdio": "pysocat refuses reuseaddr on stdio as an unknown option; "
                               "classic accepts it and fails in setsockopt() on fd 0",
 }
