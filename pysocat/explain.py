@@ -149,6 +149,23 @@ def _flag_name(value: int) -> str:
     return f"0{value:o}"
 
 
+def param_meaning(name: str, value: str) -> str:
+    """PARAM_HELP's text, plus what this value says (no name is resolved)."""
+    text = PARAM_HELP.get(name, name)
+    if name == "ip-addr/bits" and "/" in value:
+        addr, _, bits = value.partition("/")
+        extra = f"address {addr}, prefix length {bits}"
+        if bits.isdigit() and int(bits) <= 32:
+            mask = (0xFFFFFFFF << (32 - int(bits))) & 0xFFFFFFFF
+            extra += f" (netmask {'.'.join(str(mask >> s & 255) for s in (24, 16, 8, 0))})"
+        return f"{text}: {extra}"
+    if name == "host" and value.startswith("[") and value.endswith("]"):
+        return f"{text}: the IPv6 address {value[1:-1]}"
+    if name in ("port", "tcp-port") and value and not value[0].isdigit():
+        return f"{text}: {value!r} is a service name, looked up in /etc/services"
+    return text
+
+
 def join_params(row, params) -> tuple:
     """Words beyond the last named parameter belong to it (SYSTEM:echo a:b)."""
     n = len(row.params)
@@ -344,7 +361,7 @@ def explain_single(spec, mode, config, index) -> dict:
         via = "fd-number"
     else:
         via = "file-name"
-    params = [{"name": n, "value": v, "meaning": PARAM_HELP.get(n, n)}
+    params = [{"name": n, "value": v, "meaning": param_meaning(n, v)}
               for n, v in zip(row.params, join_params(row, res.params))]
     groups = row.groups | UNIVERSAL_GROUPS
     part = {
@@ -506,7 +523,13 @@ def _config(flags):
     if isinstance(flags, Config):
         return flags
     from .cli import parse_args
-    cfg, _, _ = parse_args(["--explain", *flags, "-"])
+    from .log import LOG
+    saved = dict(vars(LOG))        # -d/-l* flags must not reconfigure the caller's log
+    try:
+        cfg, _, _ = parse_args(["--explain", *flags, "-"])
+    finally:
+        vars(LOG).clear()
+        vars(LOG).update(saved)
     return cfg
 
 

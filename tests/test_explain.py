@@ -119,6 +119,12 @@ def test_split_shows_quotes_resolved_and_options_with_canonical_names():
     assert by["pty"]["help"]
 
 
+def test_parameter_values_are_explained():
+    p = part(jexplain("TUN:10.9.0.1/24"))
+    assert p["params"][0]["name"] == "ip-addr/bits"
+    assert "prefix length 24 (netmask 255.255.255.0)" in p["params"][0]["meaning"]
+
+
 def test_option_values_are_parsed():
     p = part(jexplain("OPEN:/tmp/x-explain,perm=0640,readbytes=0x10,cr"))
     by = {o["name"]: o for o in p["options"]}
@@ -407,6 +413,13 @@ def test_text_output():
     assert 'open("/tmp/x-explain", O_RDONLY, 0666)' in out
     assert "address 1 (stream) -> address 2 (stream), reads of up to 512 bytes" in out
     assert "unidirectional (left-to-right)" in out
+
+
+def test_api_flags_leave_the_log_alone():
+    from pysocat.log import LOG
+    level = LOG.level
+    ex.explain("-", flags=["-dddd", "-lp", "other"])
+    assert LOG.level == level and LOG.progname != "other"
 
 
 def test_api_flags_as_list_or_config():
