@@ -133,8 +133,13 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
 
     kind = "pty" if usepty else "pipes" if usepipes else "socket"
     LOG.notice(f"forking off child, using {kind} for {DIRECTION[ctx.mode]}")
+    termopts = None
     if usepty:
-        master, slave = os.openpty()
+        # socat moves the TERMIOS options to the child: they act on its
+        # terminal before the program starts (and not again afterwards)
+        from ..options.termios import is_termios
+        termopts = opts.take(is_termios)
+        master, slave = _open_pty(bool(opts.get("ptmx")), opts)
         mine, theirs_in, theirs_out = (master, master), slave, slave
         close_in_child = [master]
     elif usepipes:
@@ -157,6 +162,8 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
             for fd in close_in_child:
                 os.close(fd)
             LOG.info(f"just born: child process {os.getpid()}")
+            if termopts is not None and not _child_termios(theirs_in, termopts):
+                os._exit(1)
             # a direction the relay does not use keeps socat's own descriptor
             _child_exec(theirs_in if ctx.mode != READ else -1,
                         theirs_out if ctx.mode != WRITE else -1, fdin, fdout,
@@ -177,12 +184,49 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         if rfd != wfd:
             os.close(rfd)
         rfd = -1
-    ep = Endpoint(rfd, wfd, spec.raw)
+    if usepty:
+        from .pty import PtyEndpoint
+        ep = PtyEndpoint(rfd, wfd, spec.raw)
+    else:
+        ep = Endpoint(rfd, wfd, spec.raw)
     ep.is_socket = kind == "socket"
     child = ChildProcess(pid, ctx.index)
     ep.children.append(child)
     ep.child = child
     return finish(ep, opts)
+
+
+def _open_pty(useptmx: bool, opts) -> tuple[int, int]:
+    """The pty for ``pty``: openpty(3), or /dev/ptmx with ``ptmx``."""
+    opts.get("openpty")
+    if useptmx:
+        from .pty import _ptmx
+        got = _ptmx()
+        if got is not None and got[1]:
+            master, name = got
+            try:
+                return master, os.open(name, os.O_RDWR | os.O_NOCTTY)
+            except OSError as e:
+                LOG.warn(f'open("{name}", O_RDWR|O_NOCTTY, 0620): {e.strerror}')
+                os.close(master)
+    try:
+        return os.openpty()
+    except OSError as e:
+        raise SocatError(f"openpty(0x1, 0x2, 0x3, NULL, NULL): {e.strerror}") from None
+
+
+def _child_termios(tty: int, termopts) -> bool:
+    """In the child: the TERMIOS options on its terminal (socat's copts, PH_FD).
+
+    ``ctty`` is already what the child does with its pty (setsid, TIOCSCTTY).
+    """
+    try:
+        termopts.take(lambda r: r.apply[0] == "ctty")
+        termopts.apply("FD", tty)
+    except SocatError as e:
+        LOG.error(e.text)
+        return False
+    return True
 
 
 def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,

@@ -50,9 +50,12 @@ def open_path(path: str, mode: int, opts, extra_flags: int = 0) -> int:
     return fd
 
 
-def _file_endpoint(fd: int, path: str, opts) -> Endpoint:
+def _file_endpoint(fd: int, path: str, opts, tty: bool = False) -> Endpoint:
     ep = Endpoint(fd, fd, path)
     apply_named_late(ep, path, opts)
+    if tty:   # OPEN and GOPEN restore a terminal's settings at close, like socat
+        from ..options.termios import finish_tty
+        return finish_tty(ep, opts, finish)
     return finish(ep, opts)
 
 
@@ -65,7 +68,7 @@ def open_open(ctx, row, spec, opts, params):
     except OSError:
         st_mode = 0
     LOG.notice(f'opening {filetype(st_mode)} "{path}" for {DIRECTION[mode]}')
-    return _file_endpoint(open_path(path, mode, opts), path, opts)
+    return _file_endpoint(open_path(path, mode, opts), path, opts, tty=True)
 
 
 def open_create(ctx, row, spec, opts, params):
@@ -104,7 +107,7 @@ def open_gopen(ctx, row, spec, opts, params):
     extra = (os.O_APPEND if mode != READ else 0) if exists else os.O_CREAT
     LOG.notice(f'opening {filetype(st_mode)} "{path}" for {DIRECTION[mode]}')
     fd = open_path(path, mode, opts, extra)
-    return _file_endpoint(fd, path, opts)
+    return _file_endpoint(fd, path, opts, tty=True)
 
 
 def _connect_unix(path, ctx, opts):

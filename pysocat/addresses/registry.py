@@ -18,7 +18,7 @@ from ..log import LOG
 
 # Family modules, each registering its rows on import. One family per module.
 FAMILIES = (
-    "stdio", "file", "pipe", "exec", "tun",
+    "stdio", "file", "pipe", "exec", "tun", "pty",
     "tcp",
 )
 

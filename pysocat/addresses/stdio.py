@@ -26,7 +26,8 @@ def _endpoint(rfd: int, wfd: int, opts) -> Endpoint:
             ep.datagram = s.type == socket.SOCK_DGRAM
         finally:
             s.detach()
-    return finish(ep, opts)
+    from ..options.termios import finish_tty
+    return finish_tty(ep, opts, finish)   # a terminal gets its settings back at close
 
 
 def open_stdio(ctx, row, spec, opts, params):

@@ -5,3 +5,5 @@ One module per option family. Add a line when a family gains options.
 from . import common  # noqa: F401  FD, NAMED, OPEN, APPL, FORK, EXEC, PROCESS
 from . import interface  # noqa: F401  INTERFACE (TUN/TAP, iff-* flags)
 from . import socket  # noqa: F401  SOCKET, IP4, IP6, TCP, LISTEN, CHILD, RANGE, RETRY
+from . import termios  # noqa: F401  TERMIOS (terminal flags, speeds, characters)
+from . import pty  # noqa: F401  PTY (link, wait-slave, ptmx)

@@ -141,6 +141,16 @@ class Options:
     def names(self) -> list[str]:
         return [it.row.name for it in self.items]
 
+    def take(self, pred) -> "Options":
+        """Move the items whose row matches ``pred`` into a new Options.
+
+        For a family that applies them elsewhere (in a child, to another
+        descriptor): ``apply``/``finish`` on this set no longer see them.
+        """
+        taken = [it for it in self.items if pred(it.row)]
+        self.items = [it for it in self.items if not pred(it.row)]
+        return Options(taken)
+
     # generic application -------------------------------------------------
     def openflags(self) -> int:
         """OR of every open(2) flag option (phase OPEN)."""
