@@ -137,8 +137,9 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
     if usepty:
         # socat moves the TERMIOS options to the child: they act on its
         # terminal before the program starts (and not again afterwards)
-        from ..options.termios import is_termios
-        termopts = opts.take(is_termios)
+        if opts.items:
+            from ..options.termios import is_termios
+            termopts = opts.take(is_termios)
         master, slave = _open_pty(bool(opts.get("ptmx")), opts)
         mine, theirs_in, theirs_out = (master, master), slave, slave
         close_in_child = [master]

@@ -54,7 +54,7 @@ def _file_endpoint(fd: int, path: str, opts, tty: bool = False) -> Endpoint:
     ep = Endpoint(fd, fd, path)
     apply_named_late(ep, path, opts)
     if tty:   # OPEN and GOPEN restore a terminal's settings at close, like socat
-        from ..options.termios import finish_tty
+        from .ttysave import finish_tty
         return finish_tty(ep, opts, finish)
     return finish(ep, opts)
 

@@ -26,7 +26,7 @@ def _endpoint(rfd: int, wfd: int, opts) -> Endpoint:
             ep.datagram = s.type == socket.SOCK_DGRAM
         finally:
             s.detach()
-    from ..options.termios import finish_tty
+    from .ttysave import finish_tty
     return finish_tty(ep, opts, finish)   # a terminal gets its settings back at close
 
 

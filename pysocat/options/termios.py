@@ -16,10 +16,7 @@ tcgetattr, change, tcsetattr(TCSADRAIN). A descriptor that is not a terminal
 fails with socat's ``tcgetattr(fd, …): Inappropriate ioctl for device``.
 ``ctty`` (tiocsctty, phase LATE2) makes the terminal the controlling one.
 
-``save_tty`` implements socat's ``ttyvalid``/``savetty``: STDIO, FD, OPEN
-and GOPEN remember a terminal's settings before any option changes them and
-put them back when the address is closed (also on exits through signals,
-which close the endpoints on their way out).
+Remembering and restoring a terminal's settings is addresses/ttysave.py.
 """
 from __future__ import annotations
 
@@ -241,53 +238,3 @@ register_applier("ctty", _apply_ctty)
 
 def is_termios(row) -> bool:
     return row.apply[0] in ("termios", "ctty")
-
-
-# --- remembering and restoring a terminal's settings -------------------------
-def save_tty(ep) -> None:
-    """Remember the settings of the endpoint's terminals; restore them at close.
-
-    The restore runs from ``ep.on_close`` (after the endpoint closed its
-    descriptors), so it works on a duplicate of each terminal descriptor.
-    """
-    for fd in sorted({f for f in (ep.rfd, ep.wfd) if f is not None and f >= 0}):
-        try:
-            if not os.isatty(fd):
-                continue
-        except OSError:
-            continue
-        try:
-            attrs = T.tcgetattr(fd)
-        except T.error as e:
-            LOG.warn(f"cannot query current terminal settings on fd {fd}: "
-                     f"{os.strerror(e.args[0])}")
-            continue
-        try:
-            keep = os.dup(fd)
-        except OSError:
-            continue
-        ep.on_close.append(_restorer(fd, keep, attrs))
-
-
-def _restorer(fd: int, keep: int, attrs: list):
-    def restore() -> None:
-        try:
-            T.tcsetattr(keep, T.TCSANOW, attrs)
-        except T.error as e:
-            LOG.warn(f"cannot restore terminal settings on fd {fd}: {os.strerror(e.args[0])}")
-        finally:
-            try:
-                os.close(keep)
-            except OSError:
-                pass
-    return restore
-
-
-def finish_tty(ep, opts, finish):
-    """``save_tty`` then ``finish``; a failing option still restores the terminal."""
-    save_tty(ep)
-    try:
-        return finish(ep, opts)
-    except BaseException:
-        ep.close()          # socat's exit closes it too: restores, unlinks
-        raise
