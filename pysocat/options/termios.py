@@ -102,21 +102,21 @@ for _n, _w, _m, _sh in _VALUES:
         f"numeric value of the terminal field {_n.upper()}")
 for _n, _nick, _i in _CHARS:
     opt(_n, "BYTE", "TERMIOS", "FD", ("termios", "char", _i),
-        f"control character {_n[1:].upper()}", _CHAR_ALIASES.get(_n, ()), nick=_nick)
+        f"control character {_n[1:].upper()}", (_nick,) + _CHAR_ALIASES.get(_n, ()), nick=_nick)
 opt("raw", "CONST", "TERMIOS", "FD", ("termios", "spec", "raw"),
     "raw mode: no line editing, signals or character translation")
 opt("sane", "CONST", "TERMIOS", "FD", ("termios", "spec", "sane"),
     "reset to sane settings (like stty sane)")
 opt("termios-cfmakeraw", "CONST", "TERMIOS", "FD", ("termios", "spec", "cfmakeraw"),
-    "raw mode as cfmakeraw(3) sets it", nick="cfmakeraw")
+    "raw mode as cfmakeraw(3) sets it", ("cfmakeraw",), nick="cfmakeraw")
 opt("termios-rawer", "CONST", "TERMIOS", "FD", ("termios", "spec", "rawer"),
-    "all flags off except CREAD and CS8", nick="rawer")
+    "all flags off except CREAD and CS8", ("rawer",), nick="rawer")
 opt("ispeed", "UINT", "TERMIOS", "FD", ("termios", "speed", 0),
     "input speed as a B* constant (cfsetispeed)")
 opt("ospeed", "UINT", "TERMIOS", "FD", ("termios", "speed", 1),
     "output speed as a B* constant (cfsetospeed)")
 opt("tiocsctty", "BOOL", "TERMIOS", "LATE2", ("ctty",),
-    "make the terminal the controlling terminal", nick="ctty")
+    "make the terminal the controlling terminal", ("ctty",), nick="ctty")
 
 
 # --- application -------------------------------------------------------------
