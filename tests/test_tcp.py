@@ -28,7 +28,7 @@ def test_listen_connect_both_ways_and_half_close():
     port = free_port()
     with Server("-dd", f"TCP4-LISTEN:{port},reuseaddr", "SYSTEM:cat; echo done") as srv:
         srv.wait_port(port)
-        r = run_pysocat("-dd", "-", f"TCP:127.0.0.1:{port}", input=b"hello\n")
+        r = run_pysocat("-dd", "-t", "5", "-", f"TCP:127.0.0.1:{port}", input=b"hello\n")
         assert r.returncode == 0, r.stderr
         # the listener saw our EOF (half-close), cat ended, "done" came after
         assert r.stdout == b"hello\ndone\n"
@@ -49,7 +49,7 @@ def test_bind_host_and_sourceport_and_env():
     with Server(f"TCP-L:{port},bind=127.0.0.1,reuseaddr",
                 "SYSTEM:echo $SOCAT_PEERADDR $SOCAT_PEERPORT $SOCAT_SOCKADDR $SOCAT_SOCKPORT") as srv:
         srv.wait_port(port)
-        r = run_pysocat("-", f"TCP:127.0.0.1:{port},sourceport={sport},reuseaddr")
+        r = run_pysocat("-t", "5", "-", f"TCP:127.0.0.1:{port},sourceport={sport},reuseaddr")
         assert r.returncode == 0, r.stderr
         assert r.stdout == f"127.0.0.1 {sport} 127.0.0.1 {port}\n".encode()
         srv.finish()
@@ -68,7 +68,7 @@ def test_ipv6_listen_and_connect():
     port = free_port(socket.AF_INET6)
     with Server("-dd", f"TCP6-LISTEN:{port},reuseaddr", "PIPE") as srv:
         srv.wait_port(port, "::1")
-        r = run_pysocat("-dd", "-", f"TCP6:[::1]:{port}", input=b"six\n")
+        r = run_pysocat("-dd", "-t", "5", "-", f"TCP6:[::1]:{port}", input=b"six\n")
         assert r.stdout == b"six\n"
         assert ("N opening connection to AF=10 "
                 f"[0000:0000:0000:0000:0000:0000:0000:0001]:{port}") in log_texts(r.stderr)
@@ -80,7 +80,7 @@ def test_socket_options_are_applied():
     with Server(f"TCP-L:{port},reuseaddr,reuseport,nodelay,keepalive,keepidle=30,"
                 "rcvbuf=65536,sndbuf=65536,tos=16,ttl=10,backlog=20,mss=1000", "PIPE") as srv:
         srv.wait_port(port)
-        r = run_pysocat("-", f"TCP:127.0.0.1:{port},nodelay,linger=1,"
+        r = run_pysocat("-t", "5", "-", f"TCP:127.0.0.1:{port},nodelay,linger=1,"
                         "setsockopt-int=6:1:1,sockopt-string=1:25:lo,cork=0", input=b"x" * 100000)
         assert r.returncode == 0, r.stderr
         assert r.stdout == b"x" * 100000
@@ -185,7 +185,7 @@ def test_sourceport_check_on_listener():
     with Server("-dd", f"TCP-L:{port},reuseaddr,fork,sp={good}", "SYSTEM:echo in") as srv:
         srv.wait_port(port)
         assert _client(port, b"") == b""
-        r = run_pysocat("-", f"TCP:127.0.0.1:{port},sp={good},reuseaddr")
+        r = run_pysocat("-t", "5", "-", f"TCP:127.0.0.1:{port},sp={good},reuseaddr")
         assert r.stdout == b"in\n"
         _, _, err = srv.stop()
         texts = log_texts(err)
@@ -206,7 +206,7 @@ def test_lowport_client_binds_a_reserved_port():
     port = free_port()
     with Server(f"TCP-L:{port},reuseaddr,lowport", "SYSTEM:echo $SOCAT_PEERPORT") as srv:
         srv.wait_port(port)
-        r = run_pysocat("-", f"TCP:127.0.0.1:{port},lowport")
+        r = run_pysocat("-t", "5", "-", f"TCP:127.0.0.1:{port},lowport")
         assert 640 <= int(r.stdout) < 1024
         srv.finish()
 
@@ -236,7 +236,7 @@ def test_retry_until_server_appears():
     port = free_port()
     with Server(f"TCP-L:{port},reuseaddr", "SYSTEM:echo late") as srv:
         srv.wait_port(port)
-        r = run_pysocat("-", f"TCP:127.0.0.1:{port},forever,interval=0.1")
+        r = run_pysocat("-t", "5", "-", f"TCP:127.0.0.1:{port},forever,interval=0.1")
         assert r.stdout == b"late\n"
         srv.finish()
 

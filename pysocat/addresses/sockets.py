@@ -618,6 +618,7 @@ class ForkManager:
 
     def __init__(self, max_children: int = 0) -> None:
         self.max_children = max_children
+        self.polling = False
         self.children: set[int] = set()
         self._wake_r = self._wake_w = -1
         self._old = None
@@ -628,9 +629,16 @@ class ForkManager:
         r, w = os.pipe()
         os.set_blocking(r, False)
         os.set_blocking(w, False)
+        try:
+            self._old = signal.signal(signal.SIGCHLD, lambda s, f: None)
+            signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:
+            # not the main thread (library API): poll for ended children
+            os.close(r)
+            os.close(w)
+            self.polling = True
+            return
         self._wake_r, self._wake_w = r, w
-        self._old = signal.signal(signal.SIGCHLD, lambda s, f: None)
-        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
 
     def uninstall(self) -> None:
         if self._wake_r < 0:
@@ -689,6 +697,10 @@ class ForkManager:
         while True:
             rlist = list(fds) + ([self._wake_r] if self._wake_r >= 0 else [])
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self.polling:
+                if self.children:
+                    self.reap(from_signal=False)
+                left = 0.2 if left is None else min(left, 0.2)
             try:
                 got, _, _ = select.select(rlist, [], [], left)
             except InterruptedError:
@@ -703,12 +715,14 @@ class ForkManager:
                 return got
             if deadline is not None and time.monotonic() >= deadline:
                 return []
+            if self.polling and not fds:
+                return []
 
     def wait_slot(self) -> None:
         """max-children: wait until fewer children than the limit run."""
         while self.max_children and len(self.children) >= self.max_children:
             LOG.notice("maxchildren are active, waiting")
-            self.wait_readable([], None if self._wake_r >= 0 else 0.1)
+            self.wait_readable([], None if self._wake_r >= 0 else 0.2)
             if self._wake_r < 0:
                 self.reap(from_signal=False)
 
@@ -965,6 +979,7 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
         tmo = opts.get("accept-timeout")
         if mgr is not None:
             mgr.install()
+        listening(ctx, lsock)
         LOG.info("starting accept loop")
         while True:
             LOG.notice(f"listening on {us.info()}")
@@ -1071,6 +1086,9 @@ class SocketEndpoint(Endpoint):
         self.checker: PeerCheck | None = None
         self.last_peer: SockAddr | None = None
         self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
+        # Python address forms, for the library API
+        self.local_address = local.addr if local is not None else None
+        self.peer_address = peer.addr if peer is not None else None
 
     @property
     def local_address(self):
