@@ -979,7 +979,6 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
         tmo = opts.get("accept-timeout")
         if mgr is not None:
             mgr.install()
-        listening(ctx, lsock)
         LOG.info("starting accept loop")
         while True:
             LOG.notice(f"listening on {us.info()}")
@@ -1086,9 +1085,6 @@ class SocketEndpoint(Endpoint):
         self.checker: PeerCheck | None = None
         self.last_peer: SockAddr | None = None
         self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
-        # Python address forms, for the library API
-        self.local_address = local.addr if local is not None else None
-        self.peer_address = peer.addr if peer is not None else None
 
     @property
     def local_address(self):
