@@ -223,14 +223,17 @@ class _Splicer:
         return got
 
     def _direct(self, n: int):
+        # into a pipe: never block on a full pipe, its reader may be this very
+        # loop (PIPE echo: the other direction drains it)
+        flags = os.SPLICE_F_MOVE | (0 if self.src_pipe else os.SPLICE_F_NONBLOCK)
         try:
-            return os.splice(self.rfd, self.wfd, n, flags=os.SPLICE_F_MOVE)
+            return os.splice(self.rfd, self.wfd, n, flags=flags)
         except InterruptedError:
             return -1
         except BlockingIOError:
             # source empty or destination full (either may be non-blocking):
             # wait until the destination takes data, then let select() decide
-            select.select([], [self.wfd], [], 1.0)
+            select.select([], [self.wfd], [], 1.0 if self.src_pipe else 0.05)
             return -1
         except OSError as e:
             if e.errno in _NO_SPLICE:
