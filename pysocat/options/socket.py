@@ -9,14 +9,7 @@ Multicast/membership rows belong to the UDP/IP family module.
 """
 import socket as _s
 
-from .table import opt as _opt
-
-# socat's nicknames (second field of the optdesc): -hh lists an option by it
-NICKS = {'so-debug': 'debug', 'so-acceptconn': 'acceptconn', 'so-broadcast': 'broadcast', 'so-reuseaddr': 'reuseaddr', 'so-keepalive': 'keepalive', 'so-linger': 'linger', 'so-oobinline': 'oobinline', 'so-sndbuf': 'sndbuf', 'so-sndbuf-late': 'sndbuf-late', 'so-rcvbuf': 'rcvbuf', 'so-rcvbuf-late': 'rcvbuf-late', 'so-error': 'error', 'so-dontroute': 'dontroute', 'so-rcvlowat': 'rcvlowat', 'so-sndlowat': 'sndlowat', 'so-attach-filter': 'attachfilter', 'so-detach-filter': 'detachfilter', 'so-bindtodevice': 'if', 'so-bsdcompat': 'bsdcompat', 'so-timestamp': 'timestamp', 'so-no-check': 'nocheck', 'so-passcred': 'passcred', 'so-priority': 'priority', 'so-reuseport': 'reuseport', 'so-security-authentication': 'securityauthentication', 'so-security-encryption-network': 'securityencryptionnetwork', 'so-security-encryption-transport': 'securityencryptiontransport', 'so-type': 'type', 'so-protocol': 'protocol', 'protocol-family': 'pf', 'setsockopt': 'sockopt', 'setsockopt-int': 'sockopt-int', 'setsockopt-bin': 'sockopt-bin', 'setsockopt-string': 'sockopt-string', 'setsockopt-listen': 'sockopt-listen', 'ip-pktinfo': 'pktinfo', 'ip-recvtos': 'recvtos', 'ip-recvttl': 'recvttl', 'ip-recvopts': 'recvopts', 'ip-retopts': 'retopts', 'ip-tos': 'tos', 'ip-ttl': 'ttl', 'ip-hdrincl': 'hdrincl', 'ip-recverr': 'recverr', 'ip-mtu-discover': 'mtudiscover', 'ip-mtu': 'mtu', 'ip-transparent': 'transparent', 'ip-freebind': 'freebind', 'ip-router-alert': 'routeralert', 'ip-pktoptions': 'pktopts', 'ipv6-v6only': 'ipv6only', 'ipv6-pktinfo': 'pktinfo', 'ipv6-recvpktinfo': 'recvpktinfo', 'ipv6-rthdr': 'rthdr', 'ipv6-recvrthdr': 'recvrthdr', 'ipv6-authhdr': 'authhdr', 'ipv6-dstopts': 'dstopts', 'ipv6-recvdstopts': 'recvdstopts', 'ipv6-hopopts': 'hopopts', 'ipv6-recvhopopts': 'recvhopopts', 'ipv6-hoplimit': 'hoplimit', 'ipv6-unicast-hops': 'unicast-hops', 'ipv6-recvhoplimit': 'recvhoplimit', 'ipv6-recverr': 'recverr', 'ipv6-tclass': 'tclass', 'ipv6-recvtclass': 'recvtclass', 'ipv6-recvpathmtu': 'recvpathmtu', 'tcp-nodelay': 'nodelay', 'tcp-maxseg': 'mss', 'tcp-maxseg-late': 'mss-late', 'tcp-cork': 'cork', 'tcp-keepidle': 'keepidle', 'tcp-keepintvl': 'keepintvl', 'tcp-keepcnt': 'keepcnt', 'tcp-syncnt': 'syncnt', 'tcp-linger2': 'linger2', 'tcp-defer-accept': 'defer-accept', 'tcp-window-clamp': 'window-clamp', 'tcp-info': 'info', 'tcp-quickack': 'quickack', 'accept-timeout': 'listen-timeout', 'sourceport': 'sp'}
-
-
-def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=()):
-    _opt(name, vtype, groups, phase, apply, help, aliases, nick=NICKS.get(name))
+from .table import opt
 
 SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP = _s.SOL_SOCKET, 0, 41, 6
 
