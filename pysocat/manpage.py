@@ -59,6 +59,16 @@ def esc(text: str) -> str:
     return text
 
 
+def _sentence(help_text: str) -> str:
+    """A row's help as a sentence; a leading call name (setsockopt(...)) keeps its case."""
+    if not help_text:
+        return ""
+    first = help_text.split(" ", 1)[0]
+    if "(" not in first and "_" not in first:
+        help_text = help_text[:1].upper() + help_text[1:]
+    return help_text + ("" if help_text.endswith(".") else ".")
+
+
 def address_types() -> str:
     from .addresses import registry
     from .help import group_list
@@ -67,7 +77,7 @@ def address_types() -> str:
     for row in sorted(registry.ROWS, key=lambda r: r.name):
         out.append(".TP")
         out.append(f"\\fB{esc(row.name.upper())}\\fP{esc(row.syntax)}")
-        out.append(esc(row.help[:1].upper() + row.help[1:] + "." if row.help else ""))
+        out.append(esc(_sentence(row.help)))
         if row.aliases:
             names = ", ".join(f"\\fB{esc(a.upper())}\\fP" for a in row.aliases)
             out.append(f"Also {names}.")
@@ -93,8 +103,7 @@ def address_options() -> str:
             value = _TYPE_VALUE.get(row.type, f"<{row.type.lower()}>")
             out.append(".TP")
             out.append(f"\\fB{esc(row.name)}\\fP" + (f"=\\fI{esc(value)}\\fP" if value else ""))
-            text = row.help[:1].upper() + row.help[1:] + "." if row.help else ""
-            out.append(esc(text))
+            out.append(esc(_sentence(row.help)))
             extra = f"Type {type_name(row.type)}, phase {row.phase}"
             if len(row.groups) > 1:
                 extra += f", groups {', '.join(group_list(row.groups))}"
