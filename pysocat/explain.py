@@ -220,7 +220,12 @@ def _generic_steps(ctx) -> list:
             steps.append(("BIND", f"bind(fd, {local})"))
         else:
             steps.append(("BIND", "bind(fd, {opt[bind]})", "bind"))
-        if "LISTEN" in g:
+        if "LISTEN" in g and stype == "SOCK_DGRAM":
+            steps += [("ACCEPT", "recvfrom(): wait for the first packet"),
+                      ("FORK", "fork(): a child serves that sender, the parent waits for "
+                               "the next", "fork"),
+                      ("CONNECTED", "connect(fd, the sender's address): only it is served")]
+        elif "LISTEN" in g:
             steps += [("LISTEN", "listen(fd, {opt[backlog]})" if ctx.has("backlog")
                        else "listen(fd, backlog)"),
                       ("ACCEPT", "accept(): wait for a connection"),
@@ -435,8 +440,33 @@ def _warnings(part, res, config) -> list[dict]:
                       "peer, and an ICMP port unreachable (nobody listening there yet) "
                       'makes the next read or write fail with "Connection refused", '
                       "which ends the relay; UDP-DATAGRAM or UDP-SENDTO do not connect"))
+    out += _udp_notes(name, part["groups"], opts, config)
     if "INTERFACE" in part["groups"] and name.startswith("tun"):
         out += _tun_warnings(part, opts, config)
+    return out
+
+
+def _udp_notes(name, groups, opts, config) -> list[dict]:
+    """What a socat expert says about the UDP address types."""
+    if "UDP" not in groups or "TCP" in groups or name in _FD_LIKE:
+        return []
+    out = []
+    if "listen" in name:
+        out.append(_w("udp-listen-one-peer", "advice",
+                      f"{name} waits for the first packet and then connect()s to its sender: "
+                      "only that peer is served" + ("" if "fork" in opts else
+                                                    " (with fork: a child per sender)")))
+    elif "recvfrom" in name and "fork" not in opts:
+        out.append(_w("udp-recvfrom-one-packet", "advice",
+                      f"{name} without fork takes one packet from any sender, answers it, "
+                      "and then the transfer ends; fork makes it a server"))
+    elif name.endswith("-recv") and config.direction == "both":
+        out.append(_w("udp-recv-no-replies", "advice",
+                      f"{name} merges the packets of all senders and cannot answer: use -u"))
+    if config.total_timeout is None:
+        out.append(_w("udp-no-eof", "advice",
+                      "UDP carries no end of file: this side never ends the transfer; "
+                      "-T <seconds> ends it after a quiet spell"))
     return out
 
 

@@ -288,6 +288,64 @@ def test_connected_udp_pitfall(socket_rows):
     assert w and "Connection refused" in w[0]["text"] and "UDP-DATAGRAM" in w[0]["text"]
 
 
+@pytest.fixture
+def udp_rows():
+    """The UDP rows (real ones when they exist, else stand-ins) and fork."""
+    from pysocat.options.table import OptDef
+    registry.load_all()
+    table.load_all()
+    added_rows, added_opts = [], []
+    if "fork" not in table.OPTIONS:
+        table.OPTIONS["fork"] = OptDef("fork", "BOOL", frozenset({"CHILD"}), "PASTACCEPT")
+        added_opts.append("fork")
+    for name, groups, params in (
+            ("udp4-listen", "FD,SOCKET,LISTEN,CHILD,RANGE,IP4,UDP", ("port",)),
+            ("udp4-recvfrom", "FD,SOCKET,CHILD,RANGE,IP4,UDP", ("port",)),
+            ("udp4-recv", "FD,SOCKET,RANGE,IP4,UDP", ("port",)),
+            ("udp4-datagram", "FD,SOCKET,RANGE,IP4,UDP", ("host", "port"))):
+        if name not in registry.ADDRESSES:
+            registry.ADDRESSES[name] = registry.AddrDef(
+                name, "", (len(params),) * 2, frozenset(groups.split(",")), None, "UDP", "", (),
+                params)
+            added_rows.append(name)
+    yield
+    for n in added_rows:
+        del registry.ADDRESSES[n]
+    for n in added_opts:
+        del table.OPTIONS[n]
+
+
+def _codes(d):
+    return {w["code"] for w in d["warnings"]}
+
+
+def test_udp_listen_steps_and_notes(udp_rows):
+    d = valid(ex.explain("UDP4-LISTEN:5000", "-"))
+    p = part(d)
+    assert p["transport"] == "datagram"
+    assert _order(step_calls(p), "socket(", "bind(", "first packet", "connect(")
+    assert {"udp-listen-one-peer", "udp-no-eof"} <= _codes(d)
+    assert "udp-no-eof" not in _codes(valid(ex.explain("UDP4-LISTEN:5000", "-", ["-T", "5"])))
+
+
+def test_udp_recvfrom_and_recv_notes(udp_rows):
+    assert "udp-recvfrom-one-packet" in _codes(valid(ex.explain("UDP4-RECVFROM:5000")))
+    assert "udp-recvfrom-one-packet" not in _codes(valid(ex.explain("UDP4-RECVFROM:5000,fork")))
+    assert "udp-recv-no-replies" in _codes(valid(ex.explain("UDP4-RECV:5000", "-")))
+    assert "udp-recv-no-replies" not in _codes(valid(ex.explain("UDP4-RECV:5000", "-", ["-u"])))
+
+
+def test_seed_tun_over_udp(udp_rows):
+    """The issue's seed: a TUN relayed over UDP between two hosts."""
+    d = valid(ex.explain("TUN:10.9.0.1/24,up", "UDP4-DATAGRAM:127.0.0.1:4790"))
+    assert [part(d, i)["transport"] for i in (1, 2)] == ["packet", "datagram"]
+    assert _order(step_calls(part(d, 2)), "socket(", "127.0.0.1:4790")
+    assert {"needs-cap-net-admin", "tunnel-mtu"} <= _codes(d)
+    assert "boundaries-lost" not in _codes(d)
+    assert [(f["reads"], f["writes"]) for f in d["relay"]["flows"]] == [
+        ("packet", "datagram"), ("datagram", "packet")]
+
+
 def test_bind_trailing_data_warns_with_socats_text(socket_rows):
     d = valid(ex.explain("UDP:127.0.0.1:9,bind=1.2.3.4:9090:9090"))
     assert {"code": "bind-trailing-data", "kind": "runtime", "severity": "W",
