@@ -62,7 +62,12 @@ def resolve(spec: AddressSpec, ignore_groups: bool = False) -> Resolved:
 
 
 def open_resolved(res: Resolved, ctx: OpenContext):
-    return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
+    def opener():
+        return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
+    if not res.opts.items:
+        return opener()
+    from .options.process import around_open   # lock files, *-early, su-d
+    return around_open(res.opts, opener)
 
 
 def open_spec(spec, mode: int, cfg: Config, index: int = 1, other=None):

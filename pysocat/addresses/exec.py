@@ -122,12 +122,21 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
     if not is_system and not argv:
         raise SocatError(f'"{spec.head}:{command}": wrong number of parameters (0 instead of 1)')
 
+    procopts = None
+    if opts.items:
+        # chroot/setuid/setgid/su act in the program's process, not in socat
+        from ..options.process import is_late_process
+        procopts = opts.take(is_late_process)
+
     if nofork:
         other = ctx.extra.get("other")
         if other is None:
             raise SocatError("option nofork is not allowed here")
         LOG.warn("due to option nofork, address1 options for lineterm and igoreeof do not apply") \
             if (other.ignoreeof or other.lineterm) else None
+        if procopts is not None:
+            from ..options.process import apply_in_child
+            apply_in_child(procopts)
         _child_exec(other.rfd, other.wfd, fdin, fdout, None, argv, command,
                     is_system, path, login, setsid, pgid)
 
@@ -164,6 +173,8 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
                 os.close(fd)
             LOG.info(f"just born: child process {os.getpid()}")
             if termopts is not None and not _child_termios(theirs_in, termopts):
+                os._exit(1)
+            if procopts is not None and not _child_process(procopts):
                 os._exit(1)
             # a direction the relay does not use keeps socat's own descriptor
             _child_exec(theirs_in if ctx.mode != READ else -1,
@@ -224,6 +235,17 @@ def _child_termios(tty: int, termopts) -> bool:
     try:
         termopts.take(lambda r: r.apply[0] == "ctty")
         termopts.apply("FD", tty)
+    except SocatError as e:
+        LOG.error(e.text)
+        return False
+    return True
+
+
+def _child_process(procopts) -> bool:
+    """In the child: chroot, setuid, setgid, su, a pending su-d (socat's copts)."""
+    from ..options.process import apply_in_child
+    try:
+        apply_in_child(procopts)
     except SocatError as e:
         LOG.error(e.text)
         return False

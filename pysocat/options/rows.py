@@ -7,3 +7,4 @@ from . import interface  # noqa: F401  INTERFACE (TUN/TAP, iff-* flags)
 from . import socket  # noqa: F401  SOCKET, IP4, IP6, TCP, LISTEN, CHILD, RANGE, RETRY
 from . import termios  # noqa: F401  TERMIOS (terminal flags, speeds, characters)
 from . import pty  # noqa: F401  PTY (link, wait-slave, ptmx)
+from . import process  # noqa: F401  PROCESS (chroot, setuid, su, …), lockfile/waitlock

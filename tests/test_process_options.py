@@ -1,0 +1,107 @@
+"""Process options (chroot, setuid, setgid, su, their -early/-delayed forms) and lock files."""
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import PYSOCAT, SOCAT, log_texts, needs_root, needs_socat, run_pysocat, run_socat
+
+
+@needs_root
+@pytest.mark.parametrize("opts", ["su=nobody", "su-d=nobody", "substuser=65534",
+                                  "setuid=65534", "setgid=65534,setuid=65534",
+                                  "setuid-early=65534", "su-e=nobody"])
+def test_exec_child_identity(opts):
+    r = run_pysocat("-u", f"EXEC:id,{opts}", "-")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"uid=65534(")
+    if "set" not in opts:
+        assert b"groups=65534(" in r.stdout
+
+
+@needs_root
+@needs_socat
+@pytest.mark.parametrize("opts", ["su=nobody", "setuid=65534,setgid=65534",
+                                  "setgid=65534,setuid=65534", "setuid-early=65534",
+                                  "su=nobody,setuid=0", "su=nosuchuser0"])
+def test_exec_identity_like_socat(opts):
+    ours = run_pysocat("-u", f"EXEC:id,{opts}", "-")
+    theirs = run_socat("-u", f"EXEC:id,{opts}", "-")
+    assert ours.stdout == theirs.stdout
+    assert ours.returncode == theirs.returncode
+    assert [t for t in log_texts(ours.stderr) if t.startswith("E")][:1] == \
+        [t for t in log_texts(theirs.stderr) if t.startswith("E")][:1]
+
+
+@needs_root
+def test_chroot_applies_to_what_follows(tmp_path):
+    (tmp_path / "in").write_bytes(b"inside\n")
+    # chroot-early: address 1 itself is opened inside the new root
+    r = run_pysocat("-u", f"OPEN:/in,chroot-early={tmp_path}", "CREATE:/out1")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out1").read_bytes() == b"inside\n"
+    # chroot: after address 1 is open; address 2 is opened inside
+    r = run_pysocat("-u", f"OPEN:{tmp_path}/in,chroot={tmp_path}", "CREATE:/out2")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out2").read_bytes() == b"inside\n"
+
+
+@needs_root
+def test_chroot_missing_dir_is_socats_error(tmp_path):
+    r = run_pysocat("-u", f"/dev/null,chroot={tmp_path}/nope", "/dev/null")
+    assert r.returncode == 1
+    assert log_texts(r.stderr) == [f'E chroot("{tmp_path}/nope"): No such file or directory']
+
+
+def test_lockfile_refuses_when_taken(tmp_path):
+    lock = tmp_path / "lock"
+    lock.write_text("1")
+    r = run_pysocat("-u", f"/dev/null,lockfile={lock}", "/dev/null")
+    assert r.returncode == 1
+    assert log_texts(r.stderr) == [f'E could not obtain lock "{lock}"']
+    assert lock.exists()
+
+
+def test_lockfile_held_during_run_and_removed(tmp_path):
+    lock = tmp_path / "lock"
+    p = subprocess.Popen(PYSOCAT + ["-u", f"-,lockfile={lock}", "/dev/null"],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert lock.read_text() == str(p.pid)
+        p.stdin.close()
+        assert p.wait(5) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    assert not lock.exists()
+
+
+def test_waitlock_waits_until_free(tmp_path):
+    lock = tmp_path / "lock"
+    lock.write_text("x")
+    timer = threading.Timer(0.5, lock.unlink)
+    timer.start()
+    try:
+        t = time.monotonic()
+        r = run_pysocat("-d", "-d", "-u", f"/dev/null,waitlock={lock}", "/dev/null")
+        assert time.monotonic() - t >= 0.5
+    finally:
+        timer.cancel()
+    assert r.returncode == 0
+    assert f'N waiting for lock "{lock}"' in log_texts(r.stderr)
+    assert not lock.exists()
+
+
+@needs_socat
+def test_two_locks_on_one_address_like_socat(tmp_path):
+    args = ["-u", f"/dev/null,lockfile={tmp_path}/a,waitlock={tmp_path}/b", "/dev/null"]
+    ours, theirs = run_pysocat(*args), run_socat(*args)
+    assert ours.returncode == theirs.returncode == 1
+    assert log_texts(ours.stderr)[-1:] == log_texts(theirs.stderr)[-1:] == \
+        ["E only one use of options lockfile and waitlock allowed"]
