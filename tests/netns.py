@@ -86,3 +86,12 @@ class Netns:
     def addrs(self, name):
         r = self.run("ip", "-4", "addr", "show", name)
         return r.stdout.decode() if r.returncode == 0 else ""
+
+
+def veth_pair(ns1, ns2, addr1, addr2, prefix=24):
+    """Join two namespaces with a veth pair, addresses addr1 (ns1) and addr2 (ns2)."""
+    subprocess.run([IP, "link", "add", "veth0", "netns", ns1.name, "type", "veth",
+                    "peer", "name", "veth0", "netns", ns2.name], check=True)
+    for ns, addr in ((ns1, addr1), (ns2, addr2)):
+        ns.run("ip", "addr", "add", f"{addr}/{prefix}", "dev", "veth0", check=True)
+        ns.run("ip", "link", "set", "veth0", "up", check=True)

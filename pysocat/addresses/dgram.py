@@ -1,0 +1,376 @@
+"""Datagram sockets as socat reads and writes them: the layer under UDP, IP and INTERFACE.
+
+socat 1.7.4.4 (xio-socket.c ``_xioopen_dgram_sendto/recvfrom/recv``, xioread.c,
+xiowrite.c) knows three ways to read a datagram socket, chosen per address:
+
+``stream``    a connected socket (UDP-CONNECT, UDP-LISTEN): read()/write().
+``recv``      XIOREAD_RECV (UDP-DATAGRAM, UDP-RECV, IP-DATAGRAM, IP-RECV): every
+              packet's sender is checked (range, sourceport, lowport) and logged
+              "permitting packet from …", then "received packet with N bytes from …";
+              refused packets are dropped.
+``recvfrom``  XIOREAD_RECV_FROM (UDP-SENDTO, UDP-RECVFROM, IP-SENDTO, IP-RECVFROM,
+              INTERFACE): "received packet with N bytes from …"; when a peer is
+              registered, packets from anyone else are ignored
+              ("recvfrom(): wrong peer address, ignoring packet").
+Writes go with sendto() to the registered peer and log "local address: …".
+``oneshot`` (RECVFROM without fork) gives EOF after the first packet;
+``skipip`` strips the IPv4 header raw sockets deliver.
+
+This module builds on the shared socket layer (sockets.py) and adds only the
+datagram semantics.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import socket
+import struct
+
+from ..errors import SocatError
+from ..log import LOG
+from . import sockets as S
+
+AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
+AF_PACKET = getattr(socket, "AF_PACKET", 17)
+PACKET_OUTGOING = 4
+CMSG_SPACE = 1024
+
+
+class DatagramEndpoint(S.SocketEndpoint):
+    """A datagram socket read and written the socat way (see the module doc)."""
+
+    def __init__(self, sock, name="", mode="recv", peer=None, local=None,
+                 checker=None, skipip=False, oneshot=False, check_addr=True) -> None:
+        super().__init__(sock, name, datagram=True, peer=peer, local=local)
+        self.mode = mode
+        self.checker = checker
+        self.skipip = skipip
+        self.oneshot = oneshot
+        self.check_addr = check_addr    # recvfrom: compare senders with the peer
+        self.sendto = peer if mode != "stream" else None
+        self._eof = False
+        self.ppid = 0                   # RECVFROM,fork child: tell the parent
+
+    # reading --------------------------------------------------------------
+    def pending(self) -> bool:
+        return self._eof
+
+    def read(self, n: int):
+        if self._eof:
+            return None
+        if self.mode == "stream":
+            return os.read(self.rfd, n)
+        data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE)
+        sender = _sockaddr(self.family, addr)
+        if self.mode == "recv":
+            log_ancillary(anc)
+            if self.checker is not None and not self.checker.check(sender):
+                raise BlockingIOError(errno.EAGAIN, "dropped")
+            LOG.info(f"permitting packet from {sender.info()}")
+            LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
+        else:
+            if self.family == AF_PACKET and not addr[2] & PACKET_OUTGOING:
+                raise BlockingIOError(errno.EAGAIN, "not outgoing")  # as socat
+            LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
+        if not data:
+            if self.null_eof:
+                return None
+            raise BlockingIOError(errno.EAGAIN, "empty")
+        if self.mode == "recvfrom" and self.peer is not None and self.check_addr \
+                and not self._same_peer(sender):
+            raise BlockingIOError(errno.EAGAIN, "other peer")
+        if self.skipip and sender.family == AF_INET:
+            hl = 4 * (data[0] & 0x0F)
+            if hl > len(data):
+                LOG.warn(f"xioread({self.rfd}, ...)/IP4: short packet")
+                data = b""
+            else:
+                data = data[hl:]
+        if self.oneshot:
+            self._eof = True
+            if self.ppid > 0:
+                try:
+                    os.kill(self.ppid, signal.SIGUSR1)
+                except OSError:
+                    pass
+        self.last_peer = sender
+        return data
+
+    def _same_peer(self, sender) -> bool:
+        peer = self.peer
+        if self.skipip:
+            if peer.family != sender.family:
+                LOG.info("recvfrom(): wrong peer protocol, ignoring packet")
+                return False
+            if peer.family == AF_INET and peer.host != sender.host:
+                LOG.info("recvfrom(): wrong peer address, ignoring packet")
+                return False
+            return True
+        if peer.family in (AF_INET, AF_INET6):
+            same = peer.family == sender.family and \
+                peer.packed_host() == sender.packed_host() and peer.port == sender.port
+        else:
+            same = peer == sender
+        if not same:
+            LOG.info("recvfrom(): wrong peer address, ignoring packet")
+        return same
+
+    # writing --------------------------------------------------------------
+    def write(self, data) -> int:
+        if self.sendto is None:
+            return os.write(self.wfd, data) if data or self.mode == "stream" else 0
+        dest = self.sendto
+        fd = self.wfd
+        try:
+            n = self.sock.sendto(data, dest.addr)
+        except OSError as e:
+            raise SocatError(f"sendto({fd}, {len(data)}, 0, {dest.info()}, {dest.salen()}): "
+                             f"{e.strerror}") from None
+        if n < len(data):
+            LOG.warn(f"sendto({fd}, {len(data)}, 0, {dest.info()}, {dest.salen()}) "
+                     f"only wrote {n} of {len(data)} bytes")
+        try:
+            LOG.notice(f"local address: {S.sockaddr_of(self.sock).info()}")
+        except OSError:
+            pass
+        return n
+
+    def shutdown_write(self) -> None:
+        if self.shut in ("none", "null", "close"):
+            return super().shutdown_write()
+        fd = self.wfd
+        LOG.info(f"shutdown({fd}, 1)")
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            LOG.info(f"shutdown({fd}, 1): {e.strerror}")
+
+
+def _sockaddr(family, addr):
+    if family == AF_PACKET:
+        return PacketAddr(addr)
+    return S.SockAddr(family, addr)
+
+
+class PacketAddr(S.SockAddr):
+    """A sockaddr_ll as socat's sockaddr_info shows it (``AF=17 …``)."""
+
+    def __init__(self, addr) -> None:
+        super().__init__(AF_PACKET, addr)
+
+    def info(self) -> str:
+        ifname, proto, pkttype, hatype, haddr = (tuple(self.addr) + (0, 0, 0, b""))[:5]
+        try:
+            ifindex = socket.if_nametoindex(ifname)
+        except OSError:
+            ifindex = 0
+        raw = struct.pack("!H", proto) + struct.pack("=iHBB", ifindex, hatype, pkttype,
+                                                      len(haddr)) + (haddr + bytes(8))[:8]
+        return f"AF=17 AF=17 {_hexdump(raw[:14])}"
+
+    def salen(self) -> int:
+        return 20
+
+
+def _hexdump(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+# ---------------------------------------------------------------------------
+# ancillary messages (socat's xiodopacketinfo), for ip-pktinfo, ip-recvtos …
+# ---------------------------------------------------------------------------
+
+def log_ancillary(anc, withenv: bool = False) -> None:
+    for level, ctype, cdata in anc:
+        LOG.debug(f"ancillary message: len={len(cdata) + 16}, level={level}, type={ctype}, "
+                  f"data={_xiodump(cdata)}")
+        items = _ancillary_items(level, ctype, cdata)
+        for typ, name, env, val in items:
+            LOG.info(f"ancillary message: {typ}: {name}={val}")
+            if withenv:
+                if env:
+                    S.set_env(env, val)
+                elif typ.lower().endswith(name.lower()):
+                    S.set_env(typ, val)
+                else:
+                    S.set_env(f"{typ}_{name}".upper(), val)
+
+
+def _xiodump(data: bytes) -> str:
+    return " ".join(data[i:i + 4].hex() for i in range(0, len(data), 4)) if data else ""
+
+
+def _ancillary_items(level, ctype, cdata):
+    if level == socket.SOL_IP:
+        if ctype == 8 and len(cdata) >= 12:           # IP_PKTINFO
+            ifindex, spec, dst = struct.unpack("=i4s4s", cdata[:12])
+            try:
+                ifname = socket.if_indextoname(ifindex)
+            except OSError:
+                ifname = "(null)"
+            loc, dsta = socket.inet_ntoa(spec), socket.inet_ntoa(dst)
+            LOG.notice(f'Ancillary message: interface "{ifname}", locaddr={loc}, dstaddr={dsta}')
+            return [("IP_PKTINFO", "if", "IP_IF", ifname),
+                    ("IP_PKTINFO", "locaddr", "IP_LOCADDR", loc),
+                    ("IP_PKTINFO", "dstaddr", "IP_DSTADDR", dsta)]
+        if ctype == 1 and cdata:                       # IP_TOS
+            return [("IP_TOS", "value", "", f"{cdata[0]}")]
+        if ctype == 2 and len(cdata) >= 4:             # IP_TTL
+            return [("IP_TTL", "value", "", f"{struct.unpack('=i', cdata[:4])[0]}")]
+        return [("IP", f"type_{ctype}", "", _xiodump(cdata))]
+    if level == socket.SOL_SOCKET:
+        return [(f"SOCKET.{ctype}", "data", "", _xiodump(cdata))]
+    if level == 41:
+        return [("IPV6", f"type_{ctype}", "", _xiodump(cdata))]
+    return [(f"LEVEL{level}", f"type{ctype}", "", _xiodump(cdata))]
+
+
+# ---------------------------------------------------------------------------
+# opening
+# ---------------------------------------------------------------------------
+
+def prepare_sendto(opts, pf, socktype, proto, us=None, lowport=False):
+    """socat's _xioopen_dgram_sendto(): socket, options, bind; returns (sock, local)."""
+    sock = S.make_socket(opts, pf, socktype, proto)
+    try:
+        S.apply_phase(opts, sock, "PASTSOCKET", "FD")
+        S.bind_socket(sock, us, opts, pf, lowport)
+        local = _local(sock)
+        S.apply_phase(opts, sock, "CONNECTED", "LATE")
+    except BaseException:
+        sock.close()
+        raise
+    LOG.notice(f"successfully prepared local socket {local.info() if local else ''}")
+    return sock, local
+
+
+def _local(sock):
+    try:
+        a = sock.getsockname()
+    except OSError as e:
+        LOG.warn(f"getsockname({sock.fileno()}, {{}}): {e.strerror}")
+        return None
+    return _sockaddr(sock.family, a)
+
+
+def prepare_recv(opts, pf, socktype, proto, us):
+    """socat's _xioopen_dgram_recv(): socket, options, bind; no waiting."""
+    sock = S.make_socket(opts, pf, socktype, proto)
+    try:
+        S.apply_phase(opts, sock, "PASTSOCKET")
+        S.bind_socket(sock, us, opts, pf)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
+    """socat's _xioopen_dgram_recvfrom(): bind, wait for a permitted packet, fork.
+
+    Returns (sock, peer, ppid): the peer is the sender of the packet that the
+    returned socket reads first; with ``fork`` this returns in a child (ppid is
+    the parent to signal once the packet is consumed) and the parent loops.
+    """
+    sock = S.make_socket(opts, pf, socktype, proto)
+    try:
+        S.apply_phase(opts, sock, "PASTSOCKET")
+        S.bind_socket(sock, us, opts, pf)
+    except BaseException:
+        sock.close()
+        raise
+    LOG.info("starting recvfrom loop")
+    waiter = _ChildWaiter() if dofork else None
+    while True:
+        LOG.info("Recvfrom: Checking/waiting for next packet")
+        while True:
+            if us is not None:
+                LOG.notice(f"receiving on {us.info()}")
+            else:
+                LOG.notice(f"receiving IP protocol {proto}")
+            try:
+                if select.select([sock], [], [], None)[0]:
+                    break
+            except InterruptedError:
+                continue
+        try:
+            _, anc, _, addr = sock.recvmsg(1, CMSG_SPACE, socket.MSG_PEEK | socket.MSG_TRUNC)
+        except OSError as e:
+            LOG.warn(f"recvmsg(): {e.strerror}")
+            raise SocatError(f"recvmsg(): {e.strerror}") from None
+        peer = _sockaddr(sock.family, addr)
+        LOG.notice(f"receiving packet from {peer.info()}")
+        log_ancillary(anc, withenv=True)
+        if checker is not None and not checker.check(peer):
+            _drop(sock)
+            continue
+        LOG.info(f"permitting packet from {peer.info()}")
+        S.set_sockaddr_env("PEER", peer, proto)
+        S.apply_phase(opts, sock, "FD", "CONNECTED")
+        if waiter is None:
+            return sock, peer, 0
+        pid = waiter.fork()
+        if pid == 0:
+            return sock, peer, os.getppid()
+        if waiter.wait(pid):
+            _drop(sock)
+            LOG.info("drop data because of child exit failed")
+        LOG.info("continue listening")
+
+
+def _drop(sock):
+    try:
+        sock.recv(512, socket.MSG_DONTWAIT)
+    except OSError:
+        pass
+
+
+class _ChildWaiter:
+    """RECVFROM,fork: block until the child consumed the packet (SIGUSR1) or died."""
+
+    def __init__(self) -> None:
+        self.sigs = {signal.SIGUSR1, signal.SIGCHLD}
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.sigs)
+
+    def fork(self) -> int:
+        import sys
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        try:
+            pid = os.fork()
+        except OSError as e:
+            raise SocatError(f"fork(): {e.strerror}") from None
+        if pid == 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.sigs)
+            me = os.getpid()
+            LOG.info(f"just born: child process {me}")
+            S.set_env("PID", str(me))
+            S.set_env("PPID", str(os.getppid()))
+            return 0
+        LOG.notice(f"forked off child process {pid}")
+        return pid
+
+    def wait(self, pid: int) -> bool:
+        """True when the child ended with a failure before consuming."""
+        while True:
+            info = signal.sigwaitinfo(self.sigs)
+            if info.si_signo == signal.SIGUSR1:
+                if info.si_pid == pid:
+                    return False
+                continue
+            failed = None
+            while True:
+                try:
+                    wpid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if wpid == 0:
+                    break
+                if wpid == pid:
+                    failed = os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0
+            if failed is not None:
+                return failed
