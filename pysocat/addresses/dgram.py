@@ -141,6 +141,12 @@ class DatagramEndpoint(S.SocketEndpoint):
         if self.shut in ("none", "null", "close"):
             return super().shutdown_write()
         fd = self.wfd
+        if self.howtoend == "none":
+            # socat's xioshutdown for RECVFROM: close, this side is then at EOF
+            LOG.info(f"close({fd})")
+            self.sock.close()
+            self._eof = True
+            return
         LOG.info(f"shutdown({fd}, 1)")
         try:
             self.sock.shutdown(socket.SHUT_WR)

@@ -1,0 +1,351 @@
+"""UDP addresses on loopback: each type's documented behaviour and socat's messages."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import PYSOCAT, SOCAT, log_texts, needs_socat, run_pysocat, run_socat
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def udp(port=0, timeout=3.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    s.settimeout(timeout)
+    return s
+
+
+class Bg:
+    """pysocat (or socat) in the background, stderr collected."""
+
+    def __init__(self, *args, prog=None, stdin=subprocess.DEVNULL):
+        # a session of its own: forked children are ended with it
+        self.p = subprocess.Popen((prog or PYSOCAT) + list(args), stdin=stdin,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  start_new_session=True)
+
+    def _signal_all(self, sig):
+        try:
+            os.killpg(self.p.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout=5):
+        if self.p.stdin is not None and self.p.stdin.closed:
+            self.p.stdin = None
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._signal_all(signal.SIGTERM)
+        try:
+            out, err = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_all(signal.SIGKILL)
+            out, err = self.p.communicate(timeout=timeout)
+        return out, log_texts(err)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._signal_all(signal.SIGKILL)
+        if self.p.stdin is not None and self.p.stdin.closed:
+            self.p.stdin = None
+        self.p.communicate(timeout=5)
+
+
+def wait_bound(port, proto=socket.SOCK_DGRAM, timeout=5.0):
+    """Wait until something listens on 127.0.0.1:port (UDP: bind fails)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_INET, proto)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        finally:
+            s.close()
+        time.sleep(0.02)
+    return False
+
+
+def exchange(sock, port, data, want_reply=True):
+    sock.sendto(data, ("127.0.0.1", port))
+    if not want_reply:
+        return None
+    return sock.recvfrom(1000)
+
+
+# --- UDP-CONNECT ------------------------------------------------------------
+
+def test_connect_refused():
+    port = free_port()
+    r = run_pysocat("-", f"UDP-CONNECT:127.0.0.1:{port}", input=b"hello\n")
+    assert r.returncode == 1
+    assert re.fullmatch(r"E read\(\d+, .*8192\): Connection refused", log_texts(r.stderr)[-1])
+
+
+def test_connect_alias_udp_roundtrip():
+    with udp() as server:
+        port = server.getsockname()[1]
+        with Bg("-dd", "-", f"UDP:127.0.0.1:{port}", stdin=subprocess.PIPE) as bg:
+            bg.p.stdin.write(b"ping\n")
+            bg.p.stdin.flush()
+            data, peer = server.recvfrom(100)
+            assert data == b"ping\n"
+            server.sendto(b"pong\n", peer)
+            time.sleep(0.2)
+            # a connected socket: packets from elsewhere are not for it
+            with udp() as other:
+                other.sendto(b"stray\n", peer)
+            time.sleep(0.2)
+            bg.p.stdin.close()
+            out, logs = bg.stop()
+    assert out == b"pong\n"
+    assert f"N opening connection to AF=2 127.0.0.1:{port}" in logs
+    assert any(t.startswith("N successfully connected from local address AF=2 127.0.0.1:")
+               for t in logs)
+
+
+# --- UDP-LISTEN -----------------------------------------------------------------
+
+def test_listen_locks_onto_first_peer():
+    port = free_port()
+    with Bg("-dd", f"UDP-LISTEN:{port},bind=127.0.0.1", "PIPE") as bg:
+        assert wait_bound(port)
+        with udp() as a, udp(timeout=0.5) as b:
+            assert exchange(a, port, b"one")[0] == b"one"
+            b.sendto(b"two", ("127.0.0.1", port))
+            with pytest.raises(socket.timeout):
+                b.recvfrom(100)
+            assert exchange(a, port, b"three")[0] == b"three"
+            peer = a.getsockname()
+        _, logs = bg.stop()
+    assert f"N listening on UDP AF=2 127.0.0.1:{port}" in logs
+    assert f"N accepting UDP connection from AF=2 127.0.0.1:{peer[1]}" in logs
+
+
+def test_listen_fork_serves_each_peer():
+    port = free_port()
+    with Bg("-dd", f"UDP4-LISTEN:{port},bind=127.0.0.1,fork", "PIPE") as bg:
+        assert wait_bound(port)
+        with udp() as a, udp() as b:
+            assert exchange(a, port, b"from a")[0] == b"from a"
+            time.sleep(0.1)
+            assert exchange(b, port, b"from b")[0] == b"from b"
+            assert exchange(a, port, b"again a")[0] == b"again a"
+        _, logs = bg.stop()
+    assert sum(t.startswith("N forked off child process") for t in logs) >= 2
+
+
+def test_listen_range_forbids():
+    port = free_port()
+    with Bg("-dd", f"UDP4-LISTEN:{port},bind=127.0.0.1,range=127.0.0.2/32", "PIPE") as bg:
+        assert wait_bound(port)
+        with udp(timeout=0.5) as a:
+            a.sendto(b"x", ("127.0.0.1", port))
+            with pytest.raises(socket.timeout):
+                a.recvfrom(100)
+            me = a.getsockname()[1]
+        _, logs = bg.stop()
+    assert f"W refusing connection from AF=2 127.0.0.1:{me} due to range option" in logs
+    assert f"N forbidding UDP connection from AF=2 127.0.0.1:{me}" in logs
+
+
+# --- UDP-SENDTO -------------------------------------------------------------------
+
+def test_sendto_accepts_only_its_peer():
+    lport = free_port()
+    with udp() as server, udp() as other:
+        port = server.getsockname()[1]
+        with Bg("-ddd", "-", f"UDP-SENDTO:127.0.0.1:{port},bind=127.0.0.1:{lport}",
+                stdin=subprocess.PIPE) as bg:
+            bg.p.stdin.write(b"hi\n")
+            bg.p.stdin.flush()
+            data, peer = server.recvfrom(100)
+            assert data == b"hi\n" and peer == ("127.0.0.1", lport)
+            other.sendto(b"not for you\n", peer)
+            time.sleep(0.2)
+            server.sendto(b"reply\n", peer)
+            time.sleep(0.3)
+            bg.p.stdin.close()
+            out, logs = bg.stop()
+    assert out == b"reply\n"
+    assert "I recvfrom(): wrong peer address, ignoring packet" in logs
+    assert f"N successfully prepared local socket AF=2 127.0.0.1:{lport}" in logs
+    assert f"N local address: AF=2 127.0.0.1:{lport}" in logs
+
+
+# --- UDP-RECV -------------------------------------------------------------------------
+
+def test_recv_from_anyone_with_range():
+    port = free_port()
+    with Bg("-ddd", "-u", f"UDP4-RECV:{port},bind=127.0.0.1,range=127.0.0.0/8", "-") as bg:
+        assert wait_bound(port)
+        with udp() as a, udp() as b:
+            a.sendto(b"A\n", ("127.0.0.1", port))
+            time.sleep(0.1)
+            b.sendto(b"B\n", ("127.0.0.1", port))
+            time.sleep(0.3)
+            pa, pb = a.getsockname()[1], b.getsockname()[1]
+        out, logs = bg.stop()
+    assert out == b"A\nB\n"
+    for p in (pa, pb):
+        assert f"I permitting connection from AF=2 127.0.0.1:{p} due to range option" in logs
+        assert f"I permitting packet from AF=2 127.0.0.1:{p}" in logs
+        assert f"N received packet with 2 bytes from AF=2 127.0.0.1:{p}" in logs
+
+
+def test_recv_range_refuses():
+    port = free_port()
+    with Bg("-dd", "-u", f"UDP4-RECV:{port},bind=127.0.0.1,range=10.0.0.0/8", "-") as bg:
+        assert wait_bound(port)
+        with udp() as a:
+            a.sendto(b"A\n", ("127.0.0.1", port))
+            time.sleep(0.3)
+            pa = a.getsockname()[1]
+        out, logs = bg.stop()
+    assert out == b""
+    assert f"W refusing connection from AF=2 127.0.0.1:{pa} due to range option" in logs
+
+
+# --- UDP-RECVFROM ------------------------------------------------------------------------
+
+def test_recvfrom_answers_sender_then_ends():
+    port = free_port()
+    with Bg("-dd", f"UDP-RECVFROM:{port},bind=127.0.0.1", "PIPE") as bg:
+        assert wait_bound(port)
+        with udp() as a:
+            data, peer = exchange(a, port, b"echo me")
+            me = a.getsockname()[1]
+        assert (data, peer) == (b"echo me", ("127.0.0.1", port))
+        bg.p.wait(timeout=5)
+        _, logs = bg.stop()
+    assert bg.p.returncode == 0
+    assert f"N receiving packet from AF=2 127.0.0.1:{me}" in logs
+    assert f"N received packet with 7 bytes from AF=2 127.0.0.1:{me}" in logs
+    assert any(re.fullmatch(r"N socket 1 \(fd \d+\) is at EOF", t) for t in logs)
+
+
+def test_recvfrom_fork_one_child_per_packet():
+    port = free_port()
+    with Bg("-dd", f"UDP4-RECVFROM:{port},bind=127.0.0.1,fork", "SYSTEM:tr a-z A-Z") as bg:
+        assert wait_bound(port)
+        with udp() as a, udp() as b:
+            assert exchange(a, port, b"first")[0] == b"FIRST"
+            assert exchange(b, port, b"second")[0] == b"SECOND"
+            assert exchange(a, port, b"third")[0] == b"THIRD"
+        time.sleep(0.2)
+        assert bg.p.poll() is None     # the parent keeps receiving
+        _, logs = bg.stop()
+    assert sum(t.startswith("N forked off child process") for t in logs) >= 3
+
+
+# --- UDP-DATAGRAM --------------------------------------------------------------------------
+
+def test_datagram_from_anyone_logs():
+    with udp() as target, udp() as other:
+        port = target.getsockname()[1]
+        lport = free_port()
+        with Bg("-ddd", "-", f"UDP-DATAGRAM:127.0.0.1:{port},bind=127.0.0.1:{lport}",
+                stdin=subprocess.PIPE) as bg:
+            bg.p.stdin.write(b"out\n")
+            bg.p.stdin.flush()
+            assert target.recvfrom(100) == (b"out\n", ("127.0.0.1", lport))
+            other.sendto(b"from other\n", ("127.0.0.1", lport))
+            time.sleep(0.3)
+            bg.p.stdin.close()
+            out, logs = bg.stop()
+        op = other.getsockname()[1]
+    assert out == b"from other\n"
+    assert f"I permitting packet from AF=2 127.0.0.1:{op}" in logs
+    assert f"N received packet with 11 bytes from AF=2 127.0.0.1:{op}" in logs
+    assert f"N local address: AF=2 127.0.0.1:{lport}" in logs
+
+
+def test_datagram_bind_trailing_data_warning():
+    with udp() as target:
+        port = target.getsockname()[1]
+        lport = free_port()
+        r = run_pysocat("-d", "-d", "-u", "-",
+                        f"UDP-DATAGRAM:127.0.0.1:{port},bind=127.0.0.1:{lport}:{lport}",
+                        input=b"x")
+        assert target.recvfrom(10) == (b"x", ("127.0.0.1", lport))
+    assert r.returncode == 0
+    assert f'W xiogetaddrinfo(, "{lport}:{lport}", ...): extra trailing data ":{lport}"' \
+        in log_texts(r.stderr)
+
+
+@needs_socat
+def test_datagram_sourceport_as_socat():
+    """socat 1.7.4.4 reads sourceport before it knows the peer: only port 0 passes."""
+    lport = free_port()
+    got = {}
+    for name, prog in (("socat", [SOCAT]), ("pysocat", PYSOCAT)):
+        with Bg("-dd", "-u", f"UDP4-DATAGRAM:127.0.0.1:9,bind=127.0.0.1:{lport},sp={lport}",
+                "-", prog=prog) as bg:
+            assert wait_bound(lport)
+            with udp(lport + 1 if lport < 65535 else 0) as a:
+                a.sendto(b"x\n", ("127.0.0.1", lport))
+                time.sleep(0.3)
+                src = a.getsockname()[1]
+            out, logs = bg.stop()
+        got[name] = (out, [t for t in logs if "sourceport" in t])
+    assert got["pysocat"] == got["socat"]
+    assert got["socat"][1] == [
+        f"W refusing connection from AF=2 127.0.0.1:{src} due to wrong sourceport"]
+
+
+# --- errors, compared with socat ---------------------------------------------------------
+
+def _errors(r):
+    return [re.sub(r"\((\d+), ", "(N, ", t) for t in log_texts(r.stderr) if t.startswith("E ")]
+
+
+ERRORS = [
+    ["UDP-SENDTO:127.0.0.1", "-"],
+    ["UDP-RECV", "-"],
+    ["UDP-DATAGRAM:127.0.0.1:9,range=127.0.0.0/8", "-"],
+    ["UDP4-DATAGRAM:127.0.0.1:9,range=127.0.0.1", "-"],
+    ["UDP4-RECV:9,range=127.0.0.0/33", "-"],
+    ["UDP-LISTEN:9,max-children=2", "-"],
+    ["UDP-LISTEN:9x", "-"],
+    ["UDP-RECVFROM:9,bind=127.0.0.1:9", "-"],
+    ["UDP-CONNECT:127.0.0.1:9,fork", "-"],
+    ["UDP-SENDTO:[::1]:9,pf=ip4", "-"],
+]
+
+
+@needs_socat
+@pytest.mark.parametrize("args", ERRORS, ids=lambda a: a[0])
+def test_errors_as_socat(args):
+    r = run_pysocat(*args)
+    s = run_socat(*args)
+    assert (r.returncode, _errors(r)) == (s.returncode, _errors(s))
+    assert b"Traceback" not in r.stderr
+
+
+@needs_socat
+def test_port_in_use_as_socat():
+    with udp() as busy:
+        port = busy.getsockname()[1]
+        for t in (f"UDP-RECVFROM:{port},bind=127.0.0.1", f"UDP-RECV:{port},bind=127.0.0.1",
+                  f"UDP-LISTEN:{port},bind=127.0.0.1"):
+            r = run_pysocat(t, "-")
+            s = run_socat(t, "-")
+            assert (r.returncode, _errors(r)) == (s.returncode, _errors(s)), t
+            assert "Address already in use" in _errors(r)[0]
