@@ -65,6 +65,8 @@ class DatagramEndpoint(S.SocketEndpoint):
         data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE)
         sender = _sockaddr(self.family, addr)
         if self.mode == "recv":
+            if self.family == AF_PACKET:
+                LOG.info(f"socket_init(): unknown address family {AF_PACKET}")
             log_ancillary(anc)
             if self.checker is not None and not self.checker.check(sender):
                 raise BlockingIOError(errno.EAGAIN, "dropped")
