@@ -349,3 +349,33 @@ def test_port_in_use_as_socat():
             s = run_socat(t, "-")
             assert (r.returncode, _errors(r)) == (s.returncode, _errors(s)), t
             assert "Address already in use" in _errors(r)[0]
+
+
+# --- ancillary messages ----------------------------------------------------------------
+
+@needs_socat
+def test_ancillary_messages_as_socat():
+    opts = "ip-pktinfo,ip-recvttl,ip-recvtos"
+    got = {}
+    for name, prog in (("socat", [SOCAT]), ("pysocat", PYSOCAT)):
+        port = free_port()
+        with Bg("-ddd", "-u", f"UDP4-RECV:{port},bind=127.0.0.1,{opts}", "-", prog=prog) as bg:
+            assert wait_bound(port)
+            with udp() as a:
+                a.sendto(b"x", ("127.0.0.1", port))
+                time.sleep(0.3)
+            out, logs = bg.stop()
+        got[name] = (out, [t for t in logs if "ncillary message" in t])
+    assert got["pysocat"] == got["socat"]
+    assert 'N Ancillary message: interface "lo", locaddr=127.0.0.1, dstaddr=127.0.0.1' \
+        in got["socat"][1]
+
+
+def test_recvfrom_ancillary_environment():
+    port = free_port()
+    cmd = "SYSTEM:echo $SOCAT_IP_DSTADDR $SOCAT_IP_IF $SOCAT_PEERADDR"
+    with Bg(f"UDP4-RECVFROM:{port},bind=127.0.0.1,ip-pktinfo", cmd) as bg:
+        assert wait_bound(port)
+        with udp() as a:
+            assert exchange(a, port, b"x")[0] == b"127.0.0.1 lo 127.0.0.1\n"
+        bg.stop()

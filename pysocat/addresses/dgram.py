@@ -191,11 +191,12 @@ def _hexdump(b: bytes) -> str:
 # ---------------------------------------------------------------------------
 
 def log_ancillary(anc, withenv: bool = False) -> None:
+    """Log (and with ``withenv`` export) each ancillary message like socat."""
     for level, ctype, cdata in anc:
         LOG.debug(f"ancillary message: len={len(cdata) + 16}, level={level}, type={ctype}, "
                   f"data={_xiodump(cdata)}")
-        items = _ancillary_items(level, ctype, cdata)
-        for typ, name, env, val in items:
+        typ, names, envs, vals = _ancillary_items(level, ctype, cdata)
+        for name, env, val in zip(names, envs, vals):
             LOG.info(f"ancillary message: {typ}: {name}={val}")
             if withenv:
                 if env:
@@ -203,36 +204,63 @@ def log_ancillary(anc, withenv: bool = False) -> None:
                 elif typ.lower().endswith(name.lower()):
                     S.set_env(typ, val)
                 else:
-                    S.set_env(f"{typ}_{name}".upper(), val)
+                    S.set_env(f"{typ}_{name}", val)
 
 
 def _xiodump(data: bytes) -> str:
-    return " ".join(data[i:i + 4].hex() for i in range(0, len(data), 4)) if data else ""
+    return "x" + data.hex() if data else ""
+
+
+def _ifname(index: int) -> str:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return "(null)"
 
 
 def _ancillary_items(level, ctype, cdata):
+    """socat's xiolog_ancillary_socket/_ip/_ip6: (type, names, env names, values)."""
+    dump = _xiodump(cdata)
+    if level == socket.SOL_SOCKET:
+        if ctype == 29 and len(cdata) >= 16:          # SCM_TIMESTAMP
+            import time
+            sec, usec = struct.unpack("=qq", cdata[:16])
+            return "SCM_TIMESTAMP", ["timestamp"], ["TIMESTAMP"], \
+                [f"{time.ctime(sec)}, {usec:06d} usecs"]
+        return f"SOCKET.{ctype}", ["data"], [""], [dump]
     if level == socket.SOL_IP:
         if ctype == 8 and len(cdata) >= 12:           # IP_PKTINFO
             ifindex, spec, dst = struct.unpack("=i4s4s", cdata[:12])
-            try:
-                ifname = socket.if_indextoname(ifindex)
-            except OSError:
-                ifname = "(null)"
+            ifname = _ifname(ifindex)
             loc, dsta = socket.inet_ntoa(spec), socket.inet_ntoa(dst)
             LOG.notice(f'Ancillary message: interface "{ifname}", locaddr={loc}, dstaddr={dsta}')
-            return [("IP_PKTINFO", "if", "IP_IF", ifname),
-                    ("IP_PKTINFO", "locaddr", "IP_LOCADDR", loc),
-                    ("IP_PKTINFO", "dstaddr", "IP_DSTADDR", dsta)]
-        if ctype == 1 and cdata:                       # IP_TOS
-            return [("IP_TOS", "value", "", f"{cdata[0]}")]
-        if ctype == 2 and len(cdata) >= 4:             # IP_TTL
-            return [("IP_TTL", "value", "", f"{struct.unpack('=i', cdata[:4])[0]}")]
-        return [("IP", f"type_{ctype}", "", _xiodump(cdata))]
-    if level == socket.SOL_SOCKET:
-        return [(f"SOCKET.{ctype}", "data", "", _xiodump(cdata))]
-    if level == 41:
-        return [("IPV6", f"type_{ctype}", "", _xiodump(cdata))]
-    return [(f"LEVEL{level}", f"type{ctype}", "", _xiodump(cdata))]
+            return "IP_PKTINFO", ["if", "locaddr", "dstaddr"], \
+                ["IP_IF", "IP_LOCADDR", "IP_DSTADDR"], [ifname, loc, dsta]
+        names = {4: ("IP_OPTIONS", "options"), 1: ("IP_TOS", "tos"), 2: ("IP_TTL", "ttl")}
+        if ctype in names:
+            typ, name = names[ctype]
+            val = dump
+            if ctype != 4 and len(cdata) in (1, 4):
+                n = cdata[0] if len(cdata) == 1 else struct.unpack("=I", cdata)[0]
+                val = f"{n}"
+                LOG.notice(f"Ancillary message: {name}={n}")
+            return typ, [name], [""], [val]
+        return "IP", [f"type_{ctype}"], [""], [dump]
+    if level == 41:                                    # SOL_IPV6
+        if ctype == 50 and len(cdata) >= 20:           # IPV6_PKTINFO
+            addr, ifindex = struct.unpack("=16si", cdata[:20])
+            return "IPV6_PKTINFO", ["dstaddr", "if"], ["IPV6_DSTADDR", "IPV6_IF"], \
+                [S.inet6_text(addr), _ifname(ifindex)]
+        if ctype == 52 and len(cdata) >= 4:            # IPV6_HOPLIMIT
+            return "IPV6_HOPLIMIT", ["hoplimit"], [""], [f"{struct.unpack('=i', cdata[:4])[0]}"]
+        names = {57: "rthdr", 10: "authhdr", 59: "dstopts", 54: "hopopts", 11: "flowinfo"}
+        if ctype in names:
+            return f"IPV6_{names[ctype].upper()}", [names[ctype]], [""], [dump]
+        if ctype == 67 and len(cdata) >= 4:            # IPV6_TCLASS, as socat: ntohl'd
+            u = struct.unpack("!I", cdata[:4])[0]
+            return "IPV6_TCLASS", ["tclass"], [""], [_xiodump(struct.pack("=I", u)[:len(cdata)])]
+        return f"IPV6.{ctype}", ["data"], [""], [dump]
+    return f"LEVEL{level}", [f"type{ctype}"], [""], [dump]
 
 
 # ---------------------------------------------------------------------------
