@@ -31,6 +31,7 @@ import struct
 from ..errors import SocatError
 from ..log import LOG
 from . import sockets as S
+from .base import listening
 
 AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
 AF_PACKET = getattr(socket, "AF_PACKET", 17)
@@ -317,6 +318,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
     except BaseException:
         sock.close()
         raise
+    listening(ctx, sock)
     LOG.info("starting recvfrom loop")
     waiter = _ChildWaiter() if dofork else None
     while True:
@@ -333,6 +335,8 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
                 continue
         try:
             _, anc, _, addr = sock.recvmsg(1, CMSG_SPACE, socket.MSG_PEEK | socket.MSG_TRUNC)
+            if addr is None:        # shut down while waiting (library API stop)
+                raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
         except OSError as e:
             LOG.warn(f"recvmsg(): {e.strerror}")
             raise SocatError(f"recvmsg(): {e.strerror}") from None

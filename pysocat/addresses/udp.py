@@ -15,12 +15,15 @@ UDP-RECVFROM  receives one packet and answers its sender (then EOF);
 """
 from __future__ import annotations
 
+import errno
+import os
 import socket
 
 from ..errors import SocatError
 from ..log import LOG
 from . import dgram as D
 from . import sockets as S
+from .base import listening
 from .registry import address
 
 _DGRAM, _UDP = socket.SOCK_DGRAM, socket.IPPROTO_UDP
@@ -169,6 +172,7 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
             raise SocatError(f"bind({fd}, {{{us.info()}}}, {us.salen()}): {e.strerror}") from None
         local = S.sockaddr_of(sock)
         S.apply_phase(opts, sock, "PASTBIND")
+        listening(ctx, sock)
         if proto == _UDP:
             LOG.notice(f"listening on UDP {local.info()}")
         else:
@@ -179,6 +183,8 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
             _wait_readable(sock)
         try:
             _, addr = sock.recvfrom(1, socket.MSG_PEEK)
+            if addr is None:        # shut down while waiting (library API stop)
+                raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
         except OSError as e:
             raise SocatError(f"recvfrom({sock.fileno()}, 1, MSG_PEEK, {{}}): {e.strerror}") from None
         them = S.SockAddr(sock.family, addr)
