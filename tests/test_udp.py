@@ -373,9 +373,9 @@ def test_ancillary_messages_as_socat():
 
 def test_recvfrom_ancillary_environment():
     port = free_port()
-    cmd = "SYSTEM:echo $SOCAT_IP_DSTADDR $SOCAT_IP_IF $SOCAT_PEERADDR"
+    cmd = "SYSTEM:read x; echo $SOCAT_IP_DSTADDR $SOCAT_IP_IF $SOCAT_PEERADDR"
     with Bg(f"UDP4-RECVFROM:{port},bind=127.0.0.1,ip-pktinfo", cmd) as bg:
         assert wait_bound(port)
         with udp() as a:
-            assert exchange(a, port, b"x")[0] == b"127.0.0.1 lo 127.0.0.1\n"
+            assert exchange(a, port, b"x\n")[0] == b"127.0.0.1 lo 127.0.0.1\n"
         bg.stop()
