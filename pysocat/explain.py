@@ -183,6 +183,8 @@ def _socket_triple(row) -> tuple[str, str, str]:
     """socket(2) arguments a socket row implies, from its groups and name."""
     g, name = row.groups, row.name
     dgram = any(w in name for w in ("datagram", "sendto", "recv", "udp"))
+    if name == "interface":
+        return "AF_PACKET", "SOCK_RAW", "htons(ETH_P_ALL)"
     if "UNIX" in g and not g & {"IP4", "IP6"}:
         return "AF_UNIX", "SOCK_DGRAM" if dgram else "SOCK_STREAM", "0"
     if g >= {"IP4", "IP6"}:
@@ -193,7 +195,7 @@ def _socket_triple(row) -> tuple[str, str, str]:
         return pf, "SOCK_STREAM", "IPPROTO_TCP"
     if "UDP" in g:
         return pf, "SOCK_DGRAM", "IPPROTO_UDP"
-    return pf, "SOCK_DGRAM" if dgram else "SOCK_RAW", "{protocol}"
+    return pf, "SOCK_RAW", "{protocol}"
 
 
 def _generic_steps(ctx) -> list:
@@ -206,17 +208,23 @@ def _generic_steps(ctx) -> list:
     if "SOCKET" in g and name not in _FD_LIKE:
         pf, stype, proto = _socket_triple(ctx.row)
         peer = ("{host}:{port}" if {"host", "port"} <= params else
+                "{host}" if "host" in params else
                 '"{filename}"' if "filename" in params else "the peer")
         if "host" in params:
-            steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"))
+            steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"
+                          if "port" in params else "resolve {host} (getaddrinfo)"))
         steps.append(("SOCKET", f"socket({pf}, {stype}, {proto})"))
-        listening = "LISTEN" in g or "recv" in name
+        listening = "LISTEN" in g or "recv" in name or name == "interface"
         if listening:
-            if "port" in params:
+            if name == "interface":
+                local = "the interface {interface} (sockaddr_ll)"
+            elif "port" in params:
                 local = ("{opt[bind]}, port {port}" if ctx.has("bind")
                          else "any address, port {port}")
+            elif "filename" in params:
+                local = '"{filename}"'
             else:
-                local = '"{filename}"' if "filename" in params else "{opt[bind]}"
+                local = "{opt[bind]}" if ctx.has("bind") else "any address"
             steps.append(("BIND", f"bind(fd, {local})"))
         else:
             steps.append(("BIND", "bind(fd, {opt[bind]})", "bind"))
@@ -236,6 +244,8 @@ def _generic_steps(ctx) -> list:
         elif "sendto" in name or "datagram" in name:
             steps.append(("CONNECTED", f"sendto(fd, {peer}) for every packet; recvfrom() "
                                        "takes packets from any sender"))
+        elif name == "interface":
+            steps.append(("CONNECTED", "recvfrom()/sendto() whole frames on that interface"))
         elif "recv" in name:
             steps.append(("CONNECTED", "recvfrom(): the first packet's sender becomes the peer"
                           if "recvfrom" in name else "recv() packets from any sender"))
@@ -310,7 +320,7 @@ def transport(row) -> str:
     g, name = row.groups, row.name
     if name in ("stdio", "stdin", "stdout", "stderr", "fd"):
         return "inherited"
-    if "INTERFACE" in g:
+    if "INTERFACE" in g or name == "interface":
         return "packet"
     if any(w in name for w in ("datagram", "sendto", "recv")) or ("UDP" in g and "TCP" not in g):
         return "datagram"
