@@ -122,7 +122,14 @@ def parse_value(vtype: str, value: str | None, raw: str, name: str):
         return data
     if vtype in ("INT:INT:INT", "INT:INT:BIN", "INT:INT:STRING"):
         return _int_int_x(vtype, value, raw, name)
+    parser = VALUE_PARSERS.get(vtype)
+    if parser is not None:
+        return parser(value, raw, name)
     raise AssertionError(f"unknown option value type {vtype}")
+
+
+# value types an option module defines itself: vtype -> parser(value, raw, name)
+VALUE_PARSERS: dict = {}
 
 
 def _seconds(value: str, raw: str) -> float:
