@@ -30,6 +30,7 @@ import struct
 
 from ..errors import SocatError
 from ..log import LOG
+from ..options.multicast import apply_membership
 from . import sockets as S
 from .base import listening
 
@@ -272,6 +273,7 @@ def prepare_sendto(opts, pf, socktype, proto, us=None, lowport=False):
     """socat's _xioopen_dgram_sendto(): socket, options, bind; returns (sock, local)."""
     sock = S.make_socket(opts, pf, socktype, proto)
     try:
+        apply_membership(opts, sock)
         S.apply_phase(opts, sock, "PASTSOCKET", "FD")
         S.bind_socket(sock, us, opts, pf, lowport)
         local = _local(sock)
@@ -296,6 +298,7 @@ def prepare_recv(opts, pf, socktype, proto, us):
     """socat's _xioopen_dgram_recv(): socket, options, bind; no waiting."""
     sock = S.make_socket(opts, pf, socktype, proto)
     try:
+        apply_membership(opts, sock, pf)
         S.apply_phase(opts, sock, "PASTSOCKET")
         S.bind_socket(sock, us, opts, pf)
     except BaseException:
@@ -313,6 +316,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
     """
     sock = S.make_socket(opts, pf, socktype, proto)
     try:
+        apply_membership(opts, sock)
         S.apply_phase(opts, sock, "PASTSOCKET")
         S.bind_socket(sock, us, opts, pf)
     except BaseException:

@@ -8,3 +8,4 @@ from . import socket  # noqa: F401  SOCKET, IP4, IP6, TCP, LISTEN, CHILD, RANGE,
 from . import termios  # noqa: F401  TERMIOS (terminal flags, speeds, characters)
 from . import pty  # noqa: F401  PTY (link, wait-slave, ptmx)
 from . import process  # noqa: F401  PROCESS (chroot, setuid, su, …), lockfile/waitlock
+from . import multicast  # noqa: F401  IP4/IP6 multicast (ttl, loop, if, membership)

@@ -182,7 +182,7 @@ def _log_setting(row: OptDef, val) -> None:
         LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:...')
     elif row.type == "LINGER":
         LOG.info(f'setting option "{row.name}" to {{1,{val}}}')
-    elif row.type in ("TIMEVAL", "TIMESPEC", "BIN"):
+    elif row.type in ("TIMEVAL", "TIMESPEC", "BIN", "IP4NAME"):
         pass
     else:
         LOG.info(f'setting option "{row.name}" to {val}')
