@@ -249,6 +249,9 @@ def _generic_steps(ctx) -> list:
         elif "recv" in name:
             steps.append(("CONNECTED", "recvfrom(): the first packet's sender becomes the peer"
                           if "recvfrom" in name else "recv() packets from any sender"))
+            if "recvfrom" in name:
+                steps.append(("FORK", "fork(): a child answers this packet, the parent waits "
+                                      "for the next", "fork"))
         if g & {"RETRY"}:
             steps.append(("CONNECT", "on failure retry {opt[retry]} times" if ctx.has("retry")
                           else "on failure retry forever",

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import log_texts, run_pysocat
+from conftest import log_texts, needs_socat, run_pysocat, run_socat
 from schema_check import errors
 
 from pysocat.addresses import registry
@@ -353,6 +353,18 @@ def test_bind_trailing_data_warns_with_socats_text(socket_rows):
             "address": 1} in d["warnings"]
     assert not [w for w in valid(ex.explain("UDP:127.0.0.1:9,bind=1.2.3.4:9090"))["warnings"]
                 if w["code"] == "bind-trailing-data"]
+
+
+@pytest.mark.parametrize("run", ["pysocat", pytest.param("socat", marks=needs_socat)])
+def test_bind_trailing_data_is_what_a_run_logs(run):
+    if "udp4-connect" not in _names():
+        pytest.skip("no UDP rows yet")
+    addr = "UDP4:127.0.0.1:9,bind=127.0.0.1:0:9090"
+    d = jexplain("-", addr)
+    want = ["W " + w["text"] for w in d["warnings"] if w["kind"] == "runtime"]
+    assert want == ['W xiogetaddrinfo(, "0:9090", ...): extra trailing data ":9090"']
+    r = (run_pysocat if run == "pysocat" else run_socat)("-d", "-T", "0.2", "-", addr)
+    assert [t for t in log_texts(r.stderr) if t.startswith("W ")] == want
 
 
 def test_option_outside_groups_with_g():
