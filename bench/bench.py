@@ -211,9 +211,15 @@ class Contender:
                 out = subprocess.run(self.argv + ["-hh"], capture_output=True,
                                      timeout=30).stdout.decode(errors="replace")
                 names = set()
+                section = False
                 for line in out.splitlines():
-                    m = re.match(r"\s+([A-Za-z0-9_-]+)( is an alias name for |[:\t])", line)
-                    if m:
+                    if line.strip() == "address-head:":
+                        section = True
+                        continue
+                    if section and not line.startswith("      "):
+                        break                       # "opts:" ends the address list
+                    m = re.match(r"\s+([A-Za-z0-9_-]+)(?= is an alias|[\[:<\t ]|$)", line)
+                    if section and m:
                         names.add(m.group(1).lower())
                 self._names = names
         if self._names == "*":
@@ -489,20 +495,111 @@ class TcpRR(Case):
 
 
 class TunUdp(Case):
-    """The TUN ⇄ UDP overlay between two network namespaces (root)."""
-    name, unit = "tun-udp", "MiB/s"
+    """The TUN ⇄ UDP-DATAGRAM overlay between two network namespaces (root).
+
+    Namespaces A and B share a veth link (10.77.0.0/24); a contender in each
+    joins a TUN (10.78.0.0/24) to UDP on that link. Measured across the tunnel:
+    ``tcp`` throughput, ``pps`` of small (64 B) UDP datagrams, ``ping`` RTT.
+    """
     needs = ("TUN", "UDP-DATAGRAM")
     root = True
+    rounds_full, rounds_quick = 3, 2
+
+    def __init__(self, metric):
+        self.metric = metric
+        self.name = f"tun-udp {metric}"
+        self.unit, self.higher_better, self.target = {
+            "tcp": ("MiB/s", True, ("ratio", ">=", 1.0)),
+            "pps": ("pkt/s", True, ("ratio", ">=", 1.4)),
+            "ping": ("ms", False, ("ratio", "<=", 1.2)),
+        }[metric]
+
+    def _sh(self, *cmd):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+
+    def _ns(self, ns, *cmd):
+        return ["ip", "netns", "exec", ns] + list(cmd)
 
     def run(self, ctx, c):
-        raise NotImplementedError("tun-udp is not implemented in the bench yet")
+        if not shutil.which("ip"):
+            raise NotImplementedError("tun-udp needs iproute2 (ip)")
+        tag = f"pyb{os.getpid() % 100000}"
+        na, nb = f"{tag}a", f"{tag}b"
+        procs = []
+        try:
+            self._sh("ip", "netns", "add", na)
+            self._sh("ip", "netns", "add", nb)
+            self._sh("ip", "link", "add", f"{tag}x", "netns", na, "type", "veth",
+                     "peer", "name", f"{tag}y", "netns", nb)
+            for ns, dev, ip in ((na, f"{tag}x", "10.77.0.1/24"), (nb, f"{tag}y", "10.77.0.2/24")):
+                self._sh(*self._ns(ns, "ip", "addr", "add", ip, "dev", dev))
+                self._sh(*self._ns(ns, "ip", "link", "set", dev, "up"))
+                self._sh(*self._ns(ns, "ip", "link", "set", "lo", "up"))
+            for ns, me, peer, tun in ((na, "10.77.0.1", "10.77.0.2", "10.78.0.1/24"),
+                                      (nb, "10.77.0.2", "10.77.0.1", "10.78.0.2/24")):
+                p = Proc(self._ns(ns, *c.cmd(f"TUN:{tun},iff-up",
+                                            f"UDP-DATAGRAM:{peer}:4789,bind={me}:4789")),
+                         rss=True)
+                procs.append(p)
+            deadline = time.monotonic() + 10
+            while subprocess.run(self._ns(na, "ping", "-c", "1", "-W", "0.2", "10.78.0.2"),
+                                 capture_output=True).returncode:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError("the tunnel did not come up")
+            value = getattr(self, "_" + self.metric)(ctx, na, nb)
+        finally:
+            for p in procs:
+                p.stop()
+            for ns in (na, nb):
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        ok = all(p.status in (0, -15, 143) for p in procs)
+        return {"value": value, "rss_kib": max(p.rss_kib for p in procs), "ok": ok}
+
+    def _ping(self, ctx, na, nb):
+        n = 30 if ctx.quick else 100
+        out = subprocess.run(self._ns(na, "ping", "-c", str(n), "-i", "0.01", "10.78.0.2"),
+                             capture_output=True, timeout=60).stdout.decode()
+        times = [float(m) for m in re.findall(r"time=([0-9.]+) ms", out)]
+        if not times:
+            raise RuntimeError("no ping replies through the tunnel")
+        return statistics.median(times)
+
+    def _tcp(self, ctx, na, nb):
+        path, size = ctx.data
+        sink = Proc(self._ns(nb, PY, HELPERS, "stream_sink", "tcp", "10.78.0.2:5001"),
+                    stdout=subprocess.PIPE)
+        try:
+            sink.readline()
+            src = Proc(self._ns(na, PY, HELPERS, "stream_source", "tcp", "10.78.0.2:5001",
+                                path), stdout=subprocess.PIPE)
+            res = helper_result(sink, 300)
+            src.stop()
+        finally:
+            sink.stop()
+        if res["bytes"] != size:
+            raise RuntimeError(f"tun-udp tcp: {res['bytes']} of {size} bytes arrived")
+        return _mib_s(res["bytes"], res["seconds"])
+
+    def _pps(self, ctx, na, nb):
+        count = 50000 if ctx.quick else 200000
+        sink = Proc(self._ns(nb, PY, HELPERS, "udp_sink", "10.78.0.2:5002", "0.5"),
+                    stdout=subprocess.PIPE)
+        try:
+            sink.readline()
+            src = Proc(self._ns(na, PY, HELPERS, "udp_source", "10.78.0.2:5002", str(count), "64", "0"),
+                       stdout=subprocess.PIPE)
+            helper_result(src, 120)
+            res = helper_result(sink, 120)
+        finally:
+            sink.stop()
+        return res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
 
 
 def all_cases():
     return [StartVersion(), StartNull(), FilePipe(), ExecSocketpair(),
             StreamBulk("tcp"), StreamBulk("unix"), StreamRelay("tcp"), StreamRelay("unix"),
             UdpPps(64), UdpPps(1400), UdpPps(64, 20000, ("abs", "<=", 0.0)),
-            TcpRR(), TunUdp()]
+            TcpRR(), TunUdp("ping"), TunUdp("tcp"), TunUdp("pps")]
 
 
 # --------------------------------------------------------------- runner

@@ -28,7 +28,8 @@ def _family(kind):
 def _addr(kind, where):
     if kind == "unix":
         return where
-    return ("127.0.0.1", int(where))
+    host, _, port = str(where).rpartition(":")
+    return (host or "127.0.0.1", int(port))
 
 
 def _connect(kind, where, timeout=10.0):
@@ -190,7 +191,7 @@ def udp_sink(port, idle):
         s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)   # SO_RCVBUFFORCE (root)
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
-    s.bind(("127.0.0.1", int(port)))
+    s.bind(_addr("udp", port))
     _out("ready")
     idle = float(idle)
     s.settimeout(15)
@@ -215,7 +216,7 @@ def udp_sink(port, idle):
 def udp_source(port, count, size, rate):
     """Send count datagrams of size bytes; rate 0 = as fast as possible."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect(("127.0.0.1", int(port)))
+    s.connect(_addr("udp", port))
     msg = os.urandom(int(size))
     count, rate = int(count), float(rate)
     send = s.send
