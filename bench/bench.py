@@ -342,6 +342,49 @@ class ExecSocketpair(Case):
         return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "ok": ok}
 
 
+class DgramPairPps(Case):
+    """Stand-in datagram case: socketpair(AF_UNIX, SOCK_DGRAM) → contender (FD → FD) → socketpair.
+
+    Unix datagram sockets block the sender instead of dropping, so the rate is
+    the contender's own per-datagram cost.
+    """
+    unit = "pkt/s"
+    needs = ("FD",)
+
+    def __init__(self, size):
+        self.size = size
+        self.name = f"dgram-pps {size}B (stand-in)"
+
+    def run(self, ctx, c):
+        count = 50000 if ctx.quick else 200000
+        a1, b1 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        a2, b2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        procs = []
+        try:
+            sink = Proc([PY, HELPERS, "dgram_fd_sink", str(a2.fileno()), str(count)],
+                        stdout=subprocess.PIPE, pass_fds=(a2.fileno(),))
+            procs.append(sink)
+            sink.readline()
+            p = Proc(c.cmd("-u", f"FD:{b1.fileno()}", f"FD:{b2.fileno()}"), rss=True,
+                     pass_fds=(b1.fileno(), b2.fileno()))
+            procs.append(p)
+            b1.close()
+            b2.close()
+            src = Proc([PY, HELPERS, "dgram_fd_source", str(a1.fileno()), str(count),
+                        str(self.size)], stdout=subprocess.PIPE, pass_fds=(a1.fileno(),))
+            procs.append(src)
+            a1.close()
+            helper_result(src, 120)
+            res = helper_result(sink, 120)
+        finally:
+            for q in procs:
+                q.stop()
+            for x in (a1, a2, b1, b2):
+                x.close()
+        pps = res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
+        return {"value": pps, "rss_kib": p.rss_kib, "ok": res["count"] == count}
+
+
 class StreamBulk(Case):
     """file → contender (sender) → socket → contender (receiver) → file, wall time."""
     unit = "MiB/s"
@@ -597,7 +640,7 @@ class TunUdp(Case):
 
 def all_cases():
     return [StartVersion(), StartNull(), FilePipe(), ExecSocketpair(),
-            StreamBulk("tcp"), StreamBulk("unix"), StreamRelay("tcp"), StreamRelay("unix"),
+            DgramPairPps(64), StreamBulk("tcp"), StreamBulk("unix"), StreamRelay("tcp"), StreamRelay("unix"),
             UdpPps(64), UdpPps(1400), UdpPps(64, 20000, ("abs", "<=", 0.0)),
             TcpRR(), TunUdp("ping"), TunUdp("tcp"), TunUdp("pps")]
 

@@ -245,7 +245,40 @@ def udp_source(port, count, size, rate):
     _out({"sent": count, "seconds": time.perf_counter() - t0})
 
 
-HELPERS = {"stream_sink": stream_sink, "stream_source": stream_source,
+def dgram_fd_source(fd, count, size):
+    """Send count datagrams on an inherited (blocking, flow-controlled) socket fd."""
+    s = socket.socket(fileno=int(fd))
+    msg = os.urandom(int(size))
+    send = s.send
+    for _ in range(int(count)):
+        send(msg)
+    _out({"sent": int(count)})
+
+
+def dgram_fd_sink(fd, count):
+    """Receive datagrams on an inherited fd until count or 2 s idle; rate from first to last."""
+    s = socket.socket(fileno=int(fd))
+    _out("ready")
+    count = int(count)
+    s.settimeout(15)
+    buf = bytearray(65536)
+    n = 0
+    t_first = t_last = None
+    try:
+        while n < count:
+            s.recv_into(buf)
+            t_last = time.perf_counter()
+            if t_first is None:
+                t_first = t_last
+                s.settimeout(2)
+            n += 1
+    except socket.timeout:
+        pass
+    _out({"count": n, "seconds": (t_last - t_first) if t_first else 0.0})
+
+
+HELPERS = {"dgram_fd_source": dgram_fd_source, "dgram_fd_sink": dgram_fd_sink,
+           "stream_sink": stream_sink, "stream_source": stream_source,
            "pipe_sink": pipe_sink, "pipe_sink_file": pipe_sink_file, "echo": echo,
            "rr_client": rr_client, "udp_sink": udp_sink, "udp_source": udp_source}
 
