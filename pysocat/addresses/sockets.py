@@ -1087,6 +1087,11 @@ class SocketEndpoint(Endpoint):
         self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
 
     @property
+    def zero_copy(self) -> bool:
+        """The relay may splice(2): reads and writes are the plain fd calls."""
+        return not self.datagram and not self.recvfrom and self.sendto is None
+
+    @property
     def local_address(self):
         return self.local.addr if self.local is not None else None
 
