@@ -56,12 +56,13 @@ class Proc:
         if rss and TIME and RSS_DIR:
             _rss_seq[0] += 1
             self.rss_file = os.path.join(RSS_DIR, f"rss-{_rss_seq[0]}")
-            argv = [TIME, "-f", "%M", "-o", self.rss_file] + argv
+            argv = [TIME, "-f", "%U %S %M", "-o", self.rss_file] + argv
         kw.setdefault("stdin", subprocess.DEVNULL)
         self.p = subprocess.Popen(argv, **kw)
         self.pid = self.p.pid
         self.status = None
         self.rss_kib = 0
+        self.cpu_ms = 0.0
 
     def _target(self):
         """The pid to signal: the contender below time(1), if already forked."""
@@ -98,11 +99,13 @@ class Proc:
     def _done(self, status, ru):
         self.status = os.waitstatus_to_exitcode(status)
         self.p.returncode = self.status
+        self.cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000
         if self.rss_file:
             try:
                 with open(self.rss_file) as f:
                     lines = f.read().split()
                 self.rss_kib = int(lines[-1])
+                self.cpu_ms = (float(lines[-3]) + float(lines[-2])) * 1000
                 if self.status and "signal" in " ".join(lines):
                     self.status = -int(lines[lines.index("signal") + 1])
             except (OSError, ValueError, IndexError):
@@ -293,7 +296,7 @@ def _startup(c, args):
     ms = (time.perf_counter() - t0) * 1000
     q = Proc(c.cmd(*args), rss=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     q.wait(10)                  # peak RSS from a second run under time(1)
-    return {"value": ms, "rss_kib": q.rss_kib, "ok": p.status == 0}
+    return {"value": ms, "rss_kib": q.rss_kib, "cpu_ms": p.cpu_ms, "ok": p.status == 0}
 
 
 def _mib_s(nbytes, seconds):
@@ -317,7 +320,7 @@ class FilePipe(Case):
         res = json.loads(sink.p.stderr.read().decode().strip().splitlines()[-1])
         sink.p.stderr.close()
         ok = res["bytes"] == size and p.status == 0
-        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "ok": ok}
+        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
 
 
 class ExecSocketpair(Case):
@@ -339,7 +342,7 @@ class ExecSocketpair(Case):
         with open(result) as f:
             res = json.load(f)
         ok = res["bytes"] == size and p.status == 0
-        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "ok": ok}
+        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
 
 
 class DgramPairPps(Case):
@@ -382,7 +385,7 @@ class DgramPairPps(Case):
             for x in (a1, a2, b1, b2):
                 x.close()
         pps = res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
-        return {"value": pps, "rss_kib": p.rss_kib, "ok": res["count"] == count}
+        return {"value": pps, "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": res["count"] == count}
 
 
 class StreamBulk(Case):
@@ -393,7 +396,7 @@ class StreamBulk(Case):
     def __init__(self, kind):
         self.kind = kind
         self.name = f"{kind}-bulk"
-        self.needs = ("OPEN", "TCP4-LISTEN", "TCP4") if kind == "tcp" else \
+        self.needs = ("OPEN", "TCP4-LISTEN", "TCP4-CONNECT") if kind == "tcp" else \
             ("OPEN", "UNIX-LISTEN", "UNIX-CONNECT")
 
     def run(self, ctx, c):
@@ -401,7 +404,7 @@ class StreamBulk(Case):
         sink = os.path.join(ctx.tmp, "sink")
         if self.kind == "tcp":
             port = free_port()
-            listen, connect = f"TCP4-LISTEN:{port},reuseaddr", f"TCP4:127.0.0.1:{port}"
+            listen, connect = f"TCP4-LISTEN:{port},reuseaddr", f"TCP4-CONNECT:127.0.0.1:{port}"
             where = {"port": port}
         else:
             sock = os.path.join(ctx.tmp, "bulk.sock")
@@ -422,6 +425,7 @@ class StreamBulk(Case):
         got = os.path.getsize(sink)
         ok = got == size and send.status == 0 and recv.status == 0
         return {"value": _mib_s(got, secs), "rss_kib": max(send.rss_kib, recv.rss_kib),
+                "cpu_ms": send.cpu_ms + recv.cpu_ms,
                 "ok": ok}
 
 
@@ -433,14 +437,14 @@ class StreamRelay(Case):
     def __init__(self, kind):
         self.kind = kind
         self.name = f"{kind}-relay"
-        self.needs = ("TCP4-LISTEN", "TCP4") if kind == "tcp" else \
+        self.needs = ("TCP4-LISTEN", "TCP4-CONNECT") if kind == "tcp" else \
             ("UNIX-LISTEN", "UNIX-CONNECT")
 
     def run(self, ctx, c):
         path, size = ctx.data
         if self.kind == "tcp":
             p_in, p_out = free_port(), free_port()
-            listen, connect = f"TCP4-LISTEN:{p_in},reuseaddr", f"TCP4:127.0.0.1:{p_out}"
+            listen, connect = f"TCP4-LISTEN:{p_in},reuseaddr", f"TCP4-CONNECT:127.0.0.1:{p_out}"
             w_in, w_out, where = p_in, p_out, {"port": p_in}
         else:
             w_in = os.path.join(ctx.tmp, "relay-in.sock")
@@ -466,7 +470,7 @@ class StreamRelay(Case):
             for q in procs:
                 q.stop()
         ok = res["bytes"] == size and p.status == 0
-        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "ok": ok}
+        return {"value": _mib_s(res["bytes"], res["seconds"]), "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
 
 
 class UdpPps(Case):
@@ -506,13 +510,13 @@ class UdpPps(Case):
         pps = res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
         ok = res["count"] > 0
         value = loss if self.rate else pps
-        return {"value": value, "loss_pct": loss, "rss_kib": p.rss_kib, "ok": ok}
+        return {"value": value, "loss_pct": loss, "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
 
 
 class TcpRR(Case):
     """64-byte ping-pong through a forwarder: median (p99 alongside) in µs."""
     name, unit, higher_better = "tcp-rr 64B", "us", False
-    needs = ("TCP4-LISTEN", "TCP4")
+    needs = ("TCP4-LISTEN", "TCP4-CONNECT")
     target = ("ratio", "<=", 1.1)
     extra_keys = ("p99_us",)
 
@@ -523,7 +527,7 @@ class TcpRR(Case):
         procs = [echo]
         try:
             echo.readline()
-            p = Proc(c.cmd(f"TCP4-LISTEN:{p_in},reuseaddr", f"TCP4:127.0.0.1:{p_out}"), rss=True)
+            p = Proc(c.cmd(f"TCP4-LISTEN:{p_in},reuseaddr", f"TCP4-CONNECT:127.0.0.1:{p_out}"), rss=True)
             procs.append(p)
             wait_listen(port=p_in)
             cl = helper("rr_client", "tcp", p_in, n, 64)
@@ -533,7 +537,7 @@ class TcpRR(Case):
         finally:
             for q in procs:
                 q.stop()
-        return {"value": res["median_us"], "p99_us": res["p99_us"], "rss_kib": p.rss_kib,
+        return {"value": res["median_us"], "p99_us": res["p99_us"], "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms,
                 "ok": p.status == 0}
 
 
@@ -596,7 +600,8 @@ class TunUdp(Case):
             for ns in (na, nb):
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
         ok = all(p.status in (0, -15, 143) for p in procs)
-        return {"value": value, "rss_kib": max(p.rss_kib for p in procs), "ok": ok}
+        return {"value": value, "rss_kib": max(p.rss_kib for p in procs),
+                "cpu_ms": sum(p.cpu_ms for p in procs), "ok": ok}
 
     def _ping(self, ctx, na, nb):
         n = 30 if ctx.quick else 100
@@ -684,6 +689,8 @@ def run_case(case, ctx, contenders, rounds):
         s = samples[c.name]
         res = summarize(s)
         res["rss_kib"] = statistics.median([x["rss_kib"] for x in s])
+        cpu = [x["cpu_ms"] for x in s if x.get("cpu_ms")]
+        res["cpu_ms"] = statistics.median(cpu) if cpu else None
         res["failed"] = sum(1 for x in s if not x.get("ok", True))
         for k in case.extra_keys:
             res[k] = summarize(s, k)
@@ -738,8 +745,12 @@ def print_result(r, stream=sys.stdout):
     for k, v in py.items():
         if isinstance(v, dict) and k != "samples":
             stream.write(f"{'':<30} {k}: pysocat {fmt_side(v)}  socat {fmt_side(so[k])}\n")
+    cpu = ""
+    if py.get("cpu_ms") and so.get("cpu_ms"):
+        cpu = (f"  CPU time: pysocat {fmt_num(py['cpu_ms'])} ms  socat {fmt_num(so['cpu_ms'])} ms"
+               f" ({py['cpu_ms'] / so['cpu_ms']:.2f}x)")
     stream.write(f"{'':<30} peak RSS: pysocat {py['rss_kib'] / 1024:.1f} MiB  "
-                 f"socat {so['rss_kib'] / 1024:.1f} MiB\n")
+                 f"socat {so['rss_kib'] / 1024:.1f} MiB{cpu}\n")
     stream.flush()
 
 

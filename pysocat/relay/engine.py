@@ -83,6 +83,8 @@ class _Direction:
                 and self.escape < 0 and hasattr(os, "splice") \
                 and _raw_fd(src, "read") and _raw_fd(dst, "write"):
             self.splicer = _Splicer(src, dst)
+            if self.bufsize == STREAM_BUFSIZE:
+                self.bufsize = SPLICE_PIPE_SIZE    # bytes that never enter Python
 
     def close(self) -> None:
         if self.splicer is not None:
