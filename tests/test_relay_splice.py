@@ -156,3 +156,39 @@ def test_pipe_relay_conversions_still_apply(opt):
     r = run_pysocat("-u", "-", "-" + opt, input=data)
     assert r.returncode == 0
     assert r.stdout == (data.replace(b"\n", b"\r\n") if opt else data)
+
+
+def test_echo_through_own_pipe_does_not_deadlock():
+    # PIPE is read by this same loop: splicing into it must never block on a
+    # full pipe (the loop waits for it to become writable instead)
+    data = _payload(4 * MiB)
+    r = run_pysocat("-t", "2", "-", "PIPE", input=data, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert hashlib.sha256(r.stdout).digest() == hashlib.sha256(data).digest()
+
+
+def test_socket_echo_through_own_pipe():
+    a, b = socket.socketpair()
+    p = subprocess.Popen(PYSOCAT + [f"FD:{b.fileno()}", "PIPE"], pass_fds=(b.fileno(),),
+                         stderr=subprocess.PIPE)
+    b.close()
+    data = _payload(3 * MiB)
+    a.settimeout(20)
+    t = threading.Thread(target=lambda: (a.sendall(data), a.shutdown(socket.SHUT_WR)),
+                         daemon=True)
+    t.start()
+    got = bytearray()
+    try:
+        while len(got) < len(data):
+            x = a.recv(MiB)
+            if not x:
+                break
+            got += x
+    finally:
+        a.close()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    assert bytes(got) == data

@@ -79,6 +79,7 @@ class _Direction:
         if stream and not cfg.bufsize_given and LOG.level > 1 and not self.dumper:
             self.bufsize = max(self.bufsize, STREAM_BUFSIZE)
         self.splicer = None
+        self.wait_write = False     # select for the destination's writability first
         if stream and not self.convert and not self.dumper and self.sniff is None \
                 and self.escape < 0 and hasattr(os, "splice") \
                 and _raw_fd(src, "read") and _raw_fd(dst, "write"):
@@ -96,6 +97,9 @@ class _Direction:
         if self.splicer is not None:
             moved = self.splicer.move(n)
             if moved is not None:
+                if self.splicer.blocked:
+                    self.splicer.blocked = False
+                    self.wait_write = True
                 return self._moved(moved)
             self.splicer = None            # not for these fds: read/write from now on
         try:
@@ -187,8 +191,10 @@ class _Splicer:
         self.src, self.dst = src, dst
         self.rfd, self.wfd = src.rfd, dst.wfd
         self.src_pipe = _is_pipe(self.rfd)
-        self.direct = self.src_pipe or _is_pipe(self.wfd)
+        self.dst_pipe = _is_pipe(self.wfd)
+        self.direct = self.src_pipe or self.dst_pipe
         self.pipe = None
+        self.blocked = False        # the destination pipe was full: wait for it
 
     def close(self) -> None:
         if self.pipe is not None:
@@ -225,17 +231,22 @@ class _Splicer:
         return got
 
     def _direct(self, n: int):
-        # into a pipe: never block on a full pipe, its reader may be this very
-        # loop (PIPE echo: the other direction drains it)
-        flags = os.SPLICE_F_MOVE | (0 if self.src_pipe else os.SPLICE_F_NONBLOCK)
         try:
-            return os.splice(self.rfd, self.wfd, n, flags=flags)
+            if self.dst_pipe:
+                # never block on a full pipe: its reader may be this very loop
+                # (PIPE, a!!b); the loop waits for it to become writable
+                return os.splice(self.rfd, self.wfd, n,
+                                 flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            return os.splice(self.rfd, self.wfd, n, flags=os.SPLICE_F_MOVE)
         except InterruptedError:
             return -1
         except BlockingIOError:
+            if self.dst_pipe:
+                self.blocked = True
+                return -1
             # source empty or destination full (either may be non-blocking):
             # wait until the destination takes data, then let select() decide
-            select.select([], [self.wfd], [], 1.0 if self.src_pipe else 0.05)
+            select.select([], [self.wfd], [], 1.0)
             return -1
         except OSError as e:
             if e.errno in _NO_SPLICE:
@@ -334,24 +345,29 @@ class Relay:
                     timeout = POLL_INTERVAL if timeout is None else min(timeout, POLL_INTERVAL)
                 ready = [d for d in active if not d.polling and d.src.pending()]
                 if not ready:
-                    rlist = [d.src.rfd for d in active if not d.polling]
+                    rlist = [d.src.rfd for d in active if not d.polling and not d.wait_write]
+                    wlist = [d.dst.wfd for d in active if d.wait_write]
                     if wake_r is not None:
                         rlist.append(wake_r)
                     if cfg.stop_fd is not None:
                         rlist.append(cfg.stop_fd)
                     try:
-                        got, _, _ = select.select(rlist, [], [], timeout)
+                        got, wgot, _ = select.select(rlist, wlist, [], timeout)
                     except InterruptedError:
-                        got = []
+                        got = wgot = []
+                    unblocked = [d for d in active if d.wait_write and d.dst.wfd in wgot]
+                    for d in unblocked:
+                        d.wait_write = False        # its data is still waiting
                     if cfg.stop_fd is not None and cfg.stop_fd in got:
                         return 0
                     if wake_r is not None and wake_r in got:
                         _drain(wake_r)
                         self._reap_children()
-                    if not got:
+                    if not got and not unblocked:
                         ready = polling
                     else:
-                        ready = [d for d in active if d.src.rfd in got and not d.polling]
+                        ready = [d for d in active if d in unblocked or
+                                 (d.src.rfd in got and not d.polling and not d.wait_write)]
                         ready += polling if not ready else []
                 for d in ready:
                     res = d.transfer(closing_deadline is not None)
