@@ -69,6 +69,26 @@ def test_every_family(text, typ, via, call):
     assert d["relay"] is None
 
 
+NETWORK_CASES = [
+    ("TCP4:127.0.0.1:80", "tcp4-connect", "alias", "connect(fd, 127.0.0.1:80)", "stream"),
+    ("TCP-L:8080", "tcp-listen", "alias", "listen(", "stream"),
+    ("UDP4-RECVFROM:5000", "udp4-recvfrom", "name", "recvfrom()", "datagram"),
+    ("UDP-SENDTO:127.0.0.1:9", "udp-sendto", "name", "sendto(fd, 127.0.0.1:9)", "datagram"),
+    ("UDP6-LISTEN:5000", "udp6-listen", "name", "first packet", "datagram"),
+    ("IP4-SENDTO:127.0.0.1:47", "ip4-sendto", "name", "SOCK_RAW, 47", "datagram"),
+    ("INTERFACE:lo", "interface", "name", "AF_PACKET", "packet"),
+]
+
+
+@pytest.mark.parametrize("text,typ,via,call,transport", NETWORK_CASES)
+def test_network_families(text, typ, via, call, transport):
+    if typ not in _names():
+        pytest.skip(f"no {typ} row yet")
+    p = part(jexplain(text, "-"))
+    assert (p["type"], p["via"], p["transport"]) == (typ, via, transport)
+    assert any(call in c for c in step_calls(p)), step_calls(p)
+
+
 def test_every_registered_type_explains():
     """A row added by any family (even one without steps) explains cleanly."""
     registry.load_all()
