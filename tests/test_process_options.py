@@ -2,7 +2,6 @@
 import os
 import re
 import subprocess
-import threading
 import time
 
 import pytest
@@ -31,10 +30,12 @@ def test_exec_identity_like_socat(opts):
     ours = run_pysocat("-u", f"EXEC:id,{opts}", "-")
     theirs = run_socat("-u", f"EXEC:id,{opts}", "-")
     assert ours.stdout == theirs.stdout
-    assert ours.returncode == theirs.returncode
-    def errors(r):   # child and parent write concurrently: order and pids vary
-        return sorted(re.sub(r"\d{3,}", "N", t) for t in log_texts(r.stderr) if t[0] == "E")
+    def errors(r):   # the child's errors (socat's own waitpid report is racy)
+        return sorted(re.sub(r"\d{3,}", "N", t) for t in log_texts(r.stderr)
+                      if t[0] == "E" and "waitpid" not in t)
     assert errors(ours) == errors(theirs)
+    # socat's own status after a failed child is racy; ours reports the failure
+    assert ours.returncode == (1 if errors(theirs) else 0)
 
 
 @needs_root
@@ -85,18 +86,27 @@ def test_lockfile_held_during_run_and_removed(tmp_path):
 
 
 def test_waitlock_waits_until_free(tmp_path):
+    import select
     lock = tmp_path / "lock"
     lock.write_text("x")
-    timer = threading.Timer(0.5, lock.unlink)
-    timer.start()
+    p = subprocess.Popen(PYSOCAT + ["-d", "-d", "-u", f"/dev/null,waitlock={lock}", "/dev/null"],
+                         stderr=subprocess.PIPE)
     try:
-        t = time.monotonic()
-        r = run_pysocat("-d", "-d", "-u", f"/dev/null,waitlock={lock}", "/dev/null")
-        assert time.monotonic() - t >= 0.5
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"waiting for lock" not in seen and time.monotonic() < deadline:
+            r, _, _ = select.select([p.stderr], [], [], 0.5)
+            if r:
+                seen += os.read(p.stderr.fileno(), 4096)
+        assert p.poll() is None          # still waiting
+        lock.unlink()
+        _, err = p.communicate(timeout=10)
     finally:
-        timer.cancel()
-    assert r.returncode == 0
-    assert f'N waiting for lock "{lock}"' in log_texts(r.stderr)
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    assert p.returncode == 0
+    assert f'N waiting for lock "{lock}"' in log_texts(seen + err)
     assert not lock.exists()
 
 
