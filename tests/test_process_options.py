@@ -117,3 +117,30 @@ def test_two_locks_on_one_address_like_socat(tmp_path):
     assert ours.returncode == theirs.returncode == 1
     assert log_texts(ours.stderr)[-1:] == log_texts(theirs.stderr)[-1:] == \
         ["E only one use of options lockfile and waitlock allowed"]
+
+
+@pytest.mark.parametrize("opt,signum", [("sighup", 1), ("sigint", 2), ("sigquit", 3)])
+def test_signal_passed_to_program(tmp_path, opt, signum):
+    import select
+    import signal as _signal
+    script = tmp_path / "prog.sh"
+    script.write_text(f'#!/bin/sh\ntrap "kill \\$pid; exit 3" {signum}\n'
+                      'echo ready\nsleep 10 &\npid=$!\nwait\n')
+    script.chmod(0o755)
+    p = subprocess.Popen(PYSOCAT + ["-d", "-d", "-u", f"EXEC:{script},{opt}", "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready = select.select([p.stdout], [], [], 10)[0]
+        assert ready and p.stdout.readline() == b"ready\n"
+        p.send_signal(signum)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    texts = log_texts(err)
+    assert f"N socatsignalpass({signum})" in texts
+    # the program got the signal (its trap exits 3); socat did not exit on it
+    assert any(re.fullmatch(r"E waitpid\(\): child \d+ exited with status 3", t) for t in texts)
+    assert not any("exiting on signal" in t for t in texts)
+    assert p.returncode == 1

@@ -185,6 +185,9 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         finally:
             os._exit(1)
     LOG.notice(f"forked off child process {pid}")
+    if opts.items:
+        from ..options.process import pass_signals
+        pass_signals(opts, pid)
     for fd in {theirs_in, theirs_out}:
         os.close(fd)
     rfd, wfd = mine

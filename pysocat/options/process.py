@@ -7,6 +7,8 @@
   in socat's own process;
 - ``su-d`` (substuser-delayed) remembers the user at the start and switches at
   the end of the open (after a listener accepted; in an EXEC child);
+- ``sighup``/``sigint``/``sigquit`` (EXEC/SYSTEM): socat passes the signal
+  to the program instead of exiting (``N socatsignalpass(1)``);
 - ``lockfile``/``waitlock`` take socat's lock file (a link to a file holding
   the pid) before the address is opened and remove it when it is closed.
 
@@ -40,6 +42,12 @@ opt("substuser", "UID_T", "PROCESS", "LATE2", ("process", "su"),
     "become this user after the open (EXEC: the child)", ("su",), nick="su")
 opt("substuser-delayed", "UID_T", "PROCESS", "INIT", ("process", "su-d"),
     "become this user at the end of the open (after accept)", ("su-d",), nick="su-d")
+opt("sighup", "CONST", "PARENT", "LATE", ("addr",),
+    "pass SIGHUP to the program instead of ending socat")
+opt("sigint", "CONST", "PARENT", "LATE", ("addr",),
+    "pass SIGINT to the program instead of ending socat")
+opt("sigquit", "CONST", "PARENT", "LATE", ("addr",),
+    "pass SIGQUIT to the program instead of ending socat")
 opt("lockfile", "STRING", "APPL", "INIT", ("lock", False),
     "fail unless this lock file can be created; removed at close")
 opt("waitlock", "STRING", "APPL", "INIT", ("lock", True),
@@ -226,3 +234,27 @@ def _unlock(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+# --- sighup, sigint, sigquit: pass the signal to EXEC/SYSTEM children ------------
+_PASS: dict = {}   # signal number -> pids (socat's sig_pids)
+
+
+def _pass_signal(signum, frame) -> None:
+    LOG.notice(f"socatsignalpass({signum})")
+    for pid in _PASS.get(signum, ()):
+        try:
+            os.kill(pid, signum)
+        except OSError as e:
+            LOG.warn(f"kill({pid}, {signum}): {e.strerror}")
+
+
+def pass_signals(opts, pid: int) -> None:
+    """socat's applyopts_signal(): register ``pid`` for the given signals."""
+    import signal
+    for name, signum in (("sighup", signal.SIGHUP), ("sigint", signal.SIGINT),
+                         ("sigquit", signal.SIGQUIT)):
+        if opts.get(name):
+            if signum not in _PASS:
+                signal.signal(signum, _pass_signal)
+            _PASS.setdefault(signum, []).append(pid)
