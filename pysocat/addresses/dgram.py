@@ -29,7 +29,7 @@ import socket
 import struct
 
 from ..errors import SocatError
-from ..log import LOG
+from ..log import LOG, NOTICE
 from ..options.multicast import apply_membership
 from . import sockets as S
 from .base import listening
@@ -72,12 +72,14 @@ class DatagramEndpoint(S.SocketEndpoint):
             log_ancillary(anc)
             if self.checker is not None and not self.checker.check(sender):
                 raise BlockingIOError(errno.EAGAIN, "dropped")
-            LOG.info(f"permitting packet from {sender.info()}")
-            LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
+            if LOG.level <= NOTICE:     # per packet: build the texts only when shown
+                LOG.info(f"permitting packet from {sender.info()}")
+                LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
         else:
             if self.family == AF_PACKET and not addr[2] & PACKET_OUTGOING:
                 raise BlockingIOError(errno.EAGAIN, "not outgoing")  # as socat
-            LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
+            if LOG.level <= NOTICE:
+                LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
         if not data:
             if self.null_eof:
                 return None
@@ -135,10 +137,11 @@ class DatagramEndpoint(S.SocketEndpoint):
         if n < len(data):
             LOG.warn(f"sendto({fd}, {len(data)}, 0, {dest.info()}, {dest.salen()}) "
                      f"only wrote {n} of {len(data)} bytes")
-        try:
-            LOG.notice(f"local address: {S.sockaddr_of(self.sock).info()}")
-        except OSError:
-            pass
+        if LOG.level <= NOTICE:         # a getsockname() per packet otherwise
+            try:
+                LOG.notice(f"local address: {S.sockaddr_of(self.sock).info()}")
+            except OSError:
+                pass
         return n
 
     def shutdown_write(self) -> None:
