@@ -328,8 +328,9 @@ class Relay:
                 active = [d for d in self.dirs if not d.eof]
                 if not active:
                     break
-                now = time.monotonic()
                 timeout = None
+                if closing_deadline is not None or cfg.total_timeout is not None:
+                    now = time.monotonic()
                 if closing_deadline is not None:
                     timeout = closing_deadline - now
                     if timeout <= 0:
@@ -372,7 +373,8 @@ class Relay:
                 for d in ready:
                     res = d.transfer(closing_deadline is not None)
                     if res > 0:
-                        last_action = time.monotonic()
+                        if cfg.total_timeout is not None:
+                            last_action = time.monotonic()
                         d.polling = False
                         continue
                     if res < 0:
