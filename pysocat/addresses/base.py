@@ -61,6 +61,10 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
     for shut in ("none", "down", "close", "null"):
         if opts.get(f"shut-{shut}"):
             ep.shut = shut
+    if opts.get("end-close"):     # socat's END_CLOSE: close(), never shutdown()
+        ep.end_close = True
+        if hasattr(ep, "howtoend"):
+            ep.howtoend = "close"
     return ep
 
 

@@ -43,6 +43,8 @@ opt("shut-none", "CONST", "FD", "INIT", ("addr",), "do not half-close this side 
 opt("shut-down", "CONST", "FD", "INIT", ("addr",), "half-close with shutdown(2)")
 opt("shut-close", "CONST", "FD", "INIT", ("addr",), "half-close by closing the descriptor")
 opt("shut-null", "CONST", "FD", "INIT", ("addr",), "half-close by sending an empty packet")
+opt("end-close", "CONST", "FD", "INIT", ("addr",),
+    "at EOF and at the end just close (sockets: no shutdown)", ("close",), nick="close")
 # --- NAMED: the file system entry -------------------------------------------
 opt("unlink-early", "BOOL", "NAMED", "EARLY", ("addr",), "remove the file before opening", ("new",))
 opt("unlink", "BOOL", "NAMED", "PREOPEN", ("addr",), "remove an existing file before opening")

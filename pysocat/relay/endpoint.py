@@ -73,6 +73,8 @@ class Endpoint:
         """Half-close: tell the peer no more data comes (socat's xioshutdown)."""
         if self.shut == "none":
             return
+        if self.shut is None and self.end_close and self.is_socket:
+            return                # END_CLOSE: a socket is only closed at the end
         if self.shut == "null":
             try:
                 os.write(self.wfd, b"")
