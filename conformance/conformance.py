@@ -120,15 +120,20 @@ def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
         shutil.rmtree(out)
     cmd = [str(HERE / "netns-run.sh"), str(suite), binary, str(out), str(bound), "-t", t, *tests]
     env = dict(os.environ)
-    if chunk and not tests:
-        # The whole suite in bounded chunks of test numbers (by default one test per
-        # test.sh run: a hang costs that test and the chunk bound, not the rest of the
-        # run), preceded by test.sh's own consistency checks.
+    numeric = bool(tests) and all(x.isdigit() for x in tests)
+    if chunk and (not tests or numeric):
+        # Bounded chunks of test numbers (by default one test per test.sh run: a hang
+        # costs that test and the chunk bound, not the rest of the run); a full run
+        # starts with test.sh's own consistency checks.
         WORK.mkdir(parents=True, exist_ok=True)
-        top = max(tmap) if tmap else 470
-        lines = [f"-t {t} consistency"]
-        for lo in range(1, top + 1, chunk):
-            lines.append(f"-t {t} " + " ".join(str(n) for n in range(lo, min(lo + chunk, top + 1))))
+        if numeric:
+            numbers = [int(x) for x in tests]
+            lines = []
+        else:
+            numbers = list(range(1, (max(tmap) if tmap else 470) + 1))
+            lines = [f"-t {t} consistency"]
+        for k in range(0, len(numbers), chunk):
+            lines.append(f"-t {t} " + " ".join(str(n) for n in numbers[k:k + chunk]))
         chunks_file = WORK / f"{label}.chunks"
         chunks_file.write_text("\n".join(lines) + "\n")
         env["CONF_CHUNKS"] = str(chunks_file)
@@ -151,7 +156,7 @@ def run_suite(label: str, binary: str, suite: Path, t: str, bound: int,
         "complete": r.complete,
         "selection": " ".join(tests) if tests else "all (Debian-patched NUMCOND)",
         "chunked": f"{chunk} test numbers per test.sh run, each bounded by {chunk_bound}s"
-                   if chunk and not tests else "no",
+                   if chunk and (not tests or numeric) else "no",
         "summary_line": r.summary_line,
         "consistency": r.extra,
         "hung": r.hung,
@@ -284,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if regressed and not args.no_retry and not args.no_pysocat:
         log(f"retrying apparent regressions once: {regressed}")
         r, _ = run_suite("pysocat", args.pysocat, suite, args.t, min(args.bound, 900),
-                         [str(n) for n in regressed], out=WORK / "pysocat-retry")
+                         [str(n) for n in regressed], out=WORK / "pysocat-retry",
+                         tmap=tmap, chunk=args.chunk, chunk_bound=args.chunk_bound)
         for n in regressed:
             if r.results.get(n) == sc.OK:
                 runs["pysocat"]["results"][n] = sc.OK
