@@ -105,6 +105,25 @@ mkdir -p "$RUN_DIR/tmp"
     echo "namespace=$NS interface=$VIN"
 } >"$OUT_DIR/env.txt"
 
+# test.sh makes testcert.dh (openssl dhparam, $RSABITS bits) the first time a test
+# needs certificates. That can take minutes on a loaded machine; in chunked mode it
+# would eat one test's bound. Make it the same way once, up front, and keep a copy
+# beside the run directories for the next run.
+DH_CACHE="$(dirname "$OUT_DIR")/testcert.dh"
+if [ -n "${CONF_CHUNKS:-}" ] && [ ! -f "$RUN_DIR/suite/testcert.dh" ]; then
+    if [ -s "$DH_CACHE" ]; then
+        cp "$DH_CACHE" "$RUN_DIR/suite/testcert.dh"
+    else
+        bits=$(sed -n 's/^RSABITS=\([0-9][0-9]*\).*/\1/p' "$RUN_DIR/suite/test.sh" | head -n 1)
+        if (cd "$RUN_DIR/suite" && timeout 900 openssl dhparam -out testcert.dh "${bits:-2048}" \
+                >/dev/null 2>&1); then
+            cp "$RUN_DIR/suite/testcert.dh" "$DH_CACHE" 2>/dev/null
+        else
+            rm -f "$RUN_DIR/suite/testcert.dh"
+        fi
+    fi
+fi
+
 # timeout puts test.sh and all it spawns in its own process group and ends that group.
 run_chunk() {   # run_chunk BOUND OUT_SUFFIX ARGS...
     local bound=$1 sfx=$2; shift 2

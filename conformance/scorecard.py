@@ -210,6 +210,11 @@ def build(tmap: dict[int, TestInfo], runs: dict[str, dict], meta: dict) -> dict:
             res = run["results"]
             entry[label] = res.get(n) or res.get(str(n)) or NOTRUN
             why = run.get("reasons", {}).get(n) or run.get("reasons", {}).get(str(n))
+            binary = run.get("run", {}).get("binary")
+            if why and binary:
+                why = why.replace(binary, "$SOCAT")
+            if why:
+                why = " ".join(why.split()).rstrip(":").strip()
             if why and entry[label] != OK:
                 entry[f"{label}_note"] = why
         tests[str(n)] = entry
