@@ -1,10 +1,14 @@
 """The address grammar splits exactly where socat 1.7.4.4's nestlex() splits."""
 import pytest
+import os as _os
+
 from hypothesis import given, settings, strategies as st
 
 from pysocat.errors import AddressSyntaxError
 from pysocat.parse import _parse_plain, parse, parse_with_grammar
 from pysocat.spec import AddressSpec, DualSpec
+
+FUZZ = 50 if _os.environ.get("PYSOCAT_FUZZ") else 1  # make fuzz: 50x the examples
 
 
 def single(text):
@@ -62,7 +66,7 @@ def test_unterminated_soft_quote_is_an_error():
 plain_text = st.text(alphabet=st.sampled_from(list("ab:,=!-/.19")), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * FUZZ, deadline=None)
 @given(plain_text)
 def test_fast_path_equals_grammar(text):
     """The str.split path and the lark grammar agree on every plain string."""
@@ -74,7 +78,7 @@ def test_fast_path_equals_grammar(text):
 any_text = st.text(alphabet=st.sampled_from(list("ab:,=!'\"\\()[]{} ")), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * FUZZ, deadline=None)
 @given(any_text)
 def test_never_crashes(text):
     try:

@@ -4,6 +4,8 @@ import os
 import subprocess
 import time
 
+import os as _os
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import PYSOCAT, log_texts, run_pysocat
@@ -27,6 +29,8 @@ values = st.one_of(
     st.text(alphabet=st.characters(blacklist_characters="\0", max_codepoint=0x2FF), max_size=12),
 )
 
+FUZZ = 50 if _os.environ.get("PYSOCAT_FUZZ") else 1  # make fuzz: 50x the examples
+
 
 @st.composite
 def addresses(draw):
@@ -39,7 +43,7 @@ def addresses(draw):
     return text
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400 * FUZZ, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(addresses())
 def test_resolve_gives_a_spec_or_socats_error(text):
     try:

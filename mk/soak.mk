@@ -1,0 +1,8 @@
+# Long reliability runs kept out of make test (issue 9): 1000 connections
+# through a fork server, the fuzzers with many more examples.
+.PHONY: soak fuzz
+soak:
+	PYSOCAT_SOAK=1 $(PY) -m pytest -q tests/test_fork_load.py tests/test_reliability.py
+
+fuzz:
+	PYSOCAT_FUZZ=1 $(PY) -m pytest -q tests/test_grammar.py tests/test_reliability.py -k "never or resolve or fast_path"
