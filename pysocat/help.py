@@ -9,6 +9,8 @@ import os
 
 from . import __version__
 
+RELEASE_DATE = "01 Dec 2026 00:00:00"   # when this pysocat version was cut
+
 # socat's -V feature order; a feature is defined when a table row provides it
 FEATURE_ORDER = ("STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "TERMIOS", "PIPE", "UNIX",
                  "ABSTRACT_UNIXSOCKET", "IP4", "IP6", "RAWIP", "GENERICSOCKET",
@@ -75,7 +77,8 @@ def version() -> str:
     u = os.uname()
     feats = implemented_features()
     lines = [f"pysocat {__version__} - a socat {__socat__()} compatible relay written in Python",
-             f"socat version {__socat__()} on pysocat {__version__}",
+             # scripts (socat's own test.sh) take the last x.y.z of this line
+             f"socat version {__socat__()} on {RELEASE_DATE}",
              f"   running on {u.sysname} version {u.version}, release {u.release}, machine {u.machine}",
              "features:"]
     for f in FEATURE_ORDER:
