@@ -144,3 +144,12 @@ def test_signal_passed_to_program(tmp_path, opt, signum):
     assert any(re.fullmatch(r"E waitpid\(\): child \d+ exited with status 3", t) for t in texts)
     assert not any("exiting on signal" in t for t in texts)
     assert p.returncode == 1
+
+
+@needs_root
+def test_exec_chroot_failure_in_child(tmp_path):
+    r = run_pysocat("-u", "/dev/null", f"EXEC:true,chroot={tmp_path}/nope")
+    assert r.returncode == 1
+    texts = log_texts(r.stderr)
+    assert f'E chroot("{tmp_path}/nope"): No such file or directory' in texts
+    assert any(re.fullmatch(r"E waitpid\(\): child \d+ exited with status 1", t) for t in texts)

@@ -290,3 +290,18 @@ def test_exec_pty_termios_like_socat(opts):
     theirs = run_socat("-u", f"EXEC:stty -a -F /dev/stdout{opts}", "-")
     assert ours.returncode == theirs.returncode == 0
     assert ours.stdout == theirs.stdout
+
+
+def test_wait_slave_negative_interval_is_no_crash(tmp_path):
+    link = str(tmp_path / "n")
+    proc = _start(PYSOCAT, "-u", f"PTY,link={link},wait-slave,pty-interval=-1", "-")
+    try:
+        _wait_link(link, proc)
+        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+        os.write(fd, b"ok\n")
+        time.sleep(0.3)
+        os.close(fd)
+    finally:
+        out, err = _stop(proc)
+    assert b"Traceback" not in err
+    assert out.replace(b"\r", b"") == b"ok\n"

@@ -158,7 +158,7 @@ def open_pty(ctx, row, spec, opts, params):
     opts.get("openpty")            # the default where ptmx is not asked for
     wait_slave = bool(opts.get("pty-wait-slave"))
     interval = opts.get("pty-interval")
-    interval = 1.0 if interval is None else interval
+    interval = 1.0 if interval is None else max(0.0, interval)   # nanosleep: EINVAL
     opts.get("unlink")             # socat's PTY never reaches phase PREOPEN
 
     master = slave = -1

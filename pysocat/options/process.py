@@ -85,8 +85,14 @@ _PRELOAD = ("warnings", "select", "termios", "fcntl", "struct", "socket", "errno
             "pysocat.addresses.ttysave", "pysocat.addresses.pty", "pysocat.addresses.exec")
 
 
+_in_child = False   # an EXEC child only execs afterwards: it needs little
+
+
 def _preload() -> None:
     import importlib
+    if _in_child:
+        import warnings  # noqa: F401  (os.execvpe imports it)
+        return
     from ..addresses import registry
     from . import table
     registry.load_all()
@@ -152,6 +158,8 @@ def is_late_process(row) -> bool:
 
 def apply_in_child(copts) -> None:
     """In an EXEC child: chroot (LATE), then uid/gid/su (LATE2), then su-d."""
+    global _in_child
+    _in_child = True
     for phase in ("LATE", "LATE2"):
         copts.apply(phase, -1)
     set_delayed_user()
