@@ -379,3 +379,27 @@ def test_recvfrom_ancillary_environment():
         with udp() as a:
             assert exchange(a, port, b"x\n")[0] == b"127.0.0.1 lo 127.0.0.1\n"
         bg.stop()
+
+
+# --- IPv6, and writing where there is no peer ---------------------------------------------
+
+def test_udp6_sendto():
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::1", 0))
+    s.settimeout(3)
+    port = s.getsockname()[1]
+    with s:
+        r = run_pysocat("-d", "-d", "-u", "-", f"UDP6-SENDTO:[::1]:{port}", input=b"six\n")
+        data, peer = s.recvfrom(100)
+    assert r.returncode == 0 and data == b"six\n"
+    assert f"N local address: AF=10 [0000:0000:0000:0000:0000:0000:0000:0000]:{peer[1]}" \
+        in log_texts(r.stderr)
+
+
+def test_recv_cannot_answer():
+    port = free_port()
+    r = run_pysocat("-d", "-d", f"UDP4-RECV:{port},bind=127.0.0.1", "-", input=b"hi\n")
+    assert r.returncode == 1
+    errors = [t for t in log_texts(r.stderr) if t.startswith("E ")]
+    assert len(errors) == 1
+    assert re.fullmatch(r'E sendto\(\d+, 3, 0, AF=0 "<anon>", 0\): Invalid argument', errors[0])

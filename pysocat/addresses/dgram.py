@@ -126,7 +126,11 @@ class DatagramEndpoint(S.SocketEndpoint):
     # writing --------------------------------------------------------------
     def write(self, data) -> int:
         if self.sendto is None:
-            return os.write(self.wfd, data) if data or self.mode == "stream" else 0
+            if self.mode == "stream":
+                return os.write(self.wfd, data)
+            # RECV: socat sends to its empty peer address, which the kernel refuses
+            raise SocatError(f'sendto({self.wfd}, {len(data)}, 0, AF=0 "<anon>", 0): '
+                             f"{os.strerror(errno.EINVAL)}")
         dest = self.sendto
         fd = self.wfd
         try:
