@@ -403,3 +403,18 @@ def test_recv_cannot_answer():
     errors = [t for t in log_texts(r.stderr) if t.startswith("E ")]
     assert len(errors) == 1
     assert re.fullmatch(r'E sendto\(\d+, 3, 0, AF=0 "<anon>", 0\): Invalid argument', errors[0])
+
+
+@pytest.mark.parametrize("opt,refused", [("lowport", "lowport option"),
+                                         ("sourceport=9", "wrong sourceport")])
+def test_recv_lowport_and_sourceport_refuse(opt, refused):
+    port = free_port()
+    with Bg("-dd", "-u", f"UDP4-RECV:{port},bind=127.0.0.1,{opt}", "-") as bg:
+        assert wait_bound(port)
+        with udp() as a:
+            a.sendto(b"A\n", ("127.0.0.1", port))
+            time.sleep(0.3)
+            pa = a.getsockname()[1]
+        out, logs = bg.stop()
+    assert out == b""
+    assert f"W refusing connection from AF=2 127.0.0.1:{pa} due to {refused}" in logs
