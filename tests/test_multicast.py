@@ -60,6 +60,11 @@ def test_broadcast_needs_the_option(pair, tmp_path):
 def test_ipv6_join_group(tmp_path):
     with Netns("a") as a, Netns("b") as b:
         veth_pair(a, b, "10.80.1.1", "10.80.1.2")
+
+        def link_local_ready():     # the sender's fe80:: address has passed DAD
+            text = a.run("ip", "-6", "addr", "show", "dev", "veth0").stdout.decode()
+            return "fe80::" in text and "tentative" not in text
+        assert wait_for(link_local_ready, timeout=10)
         rb, log = _receiver(b, tmp_path, "UDP6-RECV:5002,ipv6-join-group=[ff02::1234]:veth0", "b")
         r = _send(a, "UDP6-DATAGRAM:[ff02::1234%veth0]:5002", b"six\n")
         assert r.returncode == 0, r.stderr
