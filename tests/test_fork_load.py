@@ -103,9 +103,11 @@ def test_max_children_holds_under_a_storm():
         assert _wait_no_children(srv.proc.pid) == []
 
 
-def test_sigterm_ends_fork_server_and_its_children():
+def test_sigterm_ends_fork_server_children_finish_their_connections():
+    """As socat: the listener exits 143 at once, its children serve on and end."""
     port = free_port()
     srv = Server("-d", f"TCP4-LISTEN:{port},fork,reuseaddr", "EXEC:cat")
+    clients = []
     try:
         srv.wait_port(port)
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
@@ -115,20 +117,28 @@ def test_sigterm_ends_fork_server_and_its_children():
         kids = [pid for pid, _ in children_of(srv.proc.pid)]
         assert len(kids) == 3
         srv.proc.send_signal(signal.SIGTERM)
-        code, _, err = srv.finish()
-        assert code == 143
-        assert "W exiting on signal 15" in log_texts(err)
-        # the children learn of it too: their connections close
-        for c in clients:
+        # the children still hold the server's stderr: wait, read it at the end
+        assert srv.proc.wait(timeout=10) == 143
+        for i, c in enumerate(clients):
             c.settimeout(10)
-            assert c.recv(10) == b""
-            c.close()
+            c.sendall(b"still %d" % i)
+            c.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                chunk = c.recv(100)
+                if not chunk:
+                    break
+                got += chunk
+            assert got == b"still %d" % i
         deadline = time.monotonic() + 10
-        while any(os.path.exists(f"/proc/{k}") and _state(k) != "Z" for k in kids) \
-                and time.monotonic() < deadline:
+        while any(_state(k) not in ("gone", "Z") for k in kids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(os.path.exists(f"/proc/{k}") and _state(k) != "Z" for k in kids)
+        assert all(_state(k) in ("gone", "Z") for k in kids)
+        _, err = srv.proc.communicate(timeout=10)
+        assert "W exiting on signal 15" in log_texts(err)
     finally:
+        for c in clients:
+            c.close()
         if srv.proc.poll() is None:
             srv.proc.kill()
             srv.proc.communicate()
