@@ -653,13 +653,17 @@ class ForkManager:
         self._wake_r = self._wake_w = -1
 
     def _drain(self) -> bool:
-        got = False
+        """Empty the wakeup pipe; True when SIGCHLD was among the signals."""
+        got = b""
         try:
-            while os.read(self._wake_r, 512):
-                got = True
+            while True:
+                chunk = os.read(self._wake_r, 512)
+                if not chunk:
+                    break
+                got += chunk
         except OSError:
             pass
-        return got
+        return signal.SIGCHLD in got
 
     def reap(self, from_signal: bool = True) -> None:
         """Collect ended children, logging as socat's childdied()."""
@@ -1056,6 +1060,118 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
 
 
 # ---------------------------------------------------------------------------
+# datagram sockets: sendto, recv, recvfrom (with fork)
+# ---------------------------------------------------------------------------
+
+
+def dgram_socket(opts, family: int, socktype: int, proto: int,
+                 us: SockAddr | None = None, lowport: bool = False) -> socket.socket:
+    """socat's _xioopen_dgram_sendto(): an (optionally bound) local socket.
+
+    Logs "successfully prepared local socket …"; the caller sets the
+    endpoint's ``sendto``.
+    """
+    sock = make_socket(opts, family, socktype, proto)
+    try:
+        apply_phase(opts, sock, "PASTSOCKET", "FD")
+        bind_socket(sock, us, opts, family, lowport)
+        try:
+            la = sockaddr_of(sock)
+        except OSError as e:
+            LOG.warn(f"getsockname({sock.fileno()}, {{}}): {e.strerror}")
+            la = SockAddr(family, None)
+        apply_phase(opts, sock, "CONNECTED")
+        LOG.notice(f"successfully prepared local socket {la.info()}")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def recv_socket(opts, family: int, socktype: int, proto: int, us: SockAddr,
+                after_bind=None) -> socket.socket:
+    """socat's _xioopen_dgram_recv()'s socket part: socket, bind, PASTBIND."""
+    sock = make_socket(opts, family, socktype, proto)
+    try:
+        apply_phase(opts, sock, "PASTSOCKET")
+        bind_socket(sock, us, opts, family)
+        if after_bind is not None:
+            after_bind(sock, us)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: int,
+                  checker: PeerCheck | None = None) -> tuple:
+    """socat's _xioopen_dgram_recvfrom() loop on a bound socket.
+
+    Waits for a packet, peeks its sender, applies the peer checks (a refused
+    packet is dropped), sets SOCAT_PEER… and returns ``(peer, forked)``. With
+    ``fork`` a child is forked per packet and returns here (``forked`` True);
+    the parent waits until the child has read the packet (SIGUSR1) or ended,
+    then waits for the next one, forever. The child's endpoint must set
+    ``notify_parent`` so its first read signals the parent.
+    """
+    dofork = bool(opts.get("fork"))
+    mgr = ForkManager() if dofork else None
+    usr1 = [False]
+    if mgr is not None:
+        mgr.install()
+        try:
+            signal.signal(signal.SIGUSR1, lambda s, f: usr1.__setitem__(0, True))
+        except ValueError:
+            pass
+    LOG.info("starting recvfrom loop")
+    fd = sock.fileno()
+    while True:
+        LOG.info("Recvfrom: Checking/waiting for next packet")
+        if us is not None:
+            LOG.notice(f"receiving on {us.info()}")
+        else:
+            LOG.notice(f"receiving IP protocol {proto}")
+        if mgr is not None:
+            mgr.wait_readable([fd])
+        else:
+            select.select([fd], [], [])
+        try:
+            _, addr = sock.recvfrom(1, socket.MSG_PEEK | socket.MSG_TRUNC)
+        except InterruptedError:
+            continue
+        except OSError as e:
+            LOG.warn(f"recvmsg(): {e.strerror}")
+            raise SocatError(f"recvmsg(): {e.strerror}") from None
+        peer = SockAddr(sock.family, addr)
+        LOG.notice(f"receiving packet from {peer.info()}")
+        if checker is not None and not checker.check(peer):
+            try:
+                sock.recv(512)
+            except OSError:
+                pass
+            continue
+        LOG.info(f"permitting packet from {peer.info()}")
+        set_sockaddr_env("PEER", peer, proto)
+        apply_phase(opts, sock, "FD", "CONNECTED")
+        if mgr is None:
+            return peer, False
+        usr1[0] = False
+        pid = mgr.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+            except ValueError:
+                pass
+            return peer, True
+        deadline = time.monotonic() + 3600
+        while not usr1[0] and pid in mgr.children and time.monotonic() < deadline:
+            mgr.wait_readable([], 0.5)
+            if mgr.polling or mgr._wake_r < 0:
+                mgr.reap(from_signal=False)
+        LOG.info("continue listening")
+
+
+# ---------------------------------------------------------------------------
 # the endpoint
 # ---------------------------------------------------------------------------
 
@@ -1085,6 +1201,10 @@ class SocketEndpoint(Endpoint):
         self.checker: PeerCheck | None = None
         self.last_peer: SockAddr | None = None
         self.howtoend = "shutdown"     # "shutdown" | "close" | "none"
+        self.oneshot = False           # EOF after the first packet
+        self.oneshot_done = False
+        self.reply_to_sender = False   # writes go to the last sender
+        self.notify_parent = False     # SIGUSR1 to the parent after the first read
 
     @property
     def zero_copy(self) -> bool:
@@ -1112,17 +1232,31 @@ class SocketEndpoint(Endpoint):
     def local_text(self) -> str:
         return self.local.info() if self.local else ""
 
-    def read(self, n: int) -> bytes:
+    def read(self, n: int):
+        if self.oneshot_done:
+            return None             # EOF after the one packet (socat's ONESHOT)
         if not self.recvfrom:
-            return os.read(self.rfd, n)
-        while True:
-            data, addr = self.sock.recvfrom(n)
-            sender = SockAddr(self.family, addr) if addr is not None else None
-            if self.checker is not None and sender is not None and \
-                    not self.checker.check(sender):
-                continue
-            self.last_peer = sender
-            return data
+            data = os.read(self.rfd, n)
+        else:
+            while True:
+                data, addr = self.sock.recvfrom(n)
+                sender = SockAddr(self.family, addr) if addr is not None else None
+                if self.checker is not None and sender is not None and \
+                        not self.checker.check(sender):
+                    continue
+                self.last_peer = sender
+                if self.reply_to_sender and sender is not None and sender.addr:
+                    self.sendto = sender
+                break
+        if self.oneshot:
+            self.oneshot_done = True
+        if self.notify_parent:
+            self.notify_parent = False
+            try:
+                os.kill(os.getppid(), signal.SIGUSR1)
+            except OSError:
+                pass
+        return data
 
     def write(self, data) -> int:
         if self.sendto is None:
@@ -1131,6 +1265,13 @@ class SocketEndpoint(Endpoint):
         if dest.raw is not None and dest.addr is None:
             return super().write(data)
         return self.sock.sendto(data, dest.addr)
+
+    def shutdown_write(self) -> None:
+        # socat's END_NONE sockets (RECVFROM: shared with forked children) are
+        # never shut down; the others like any socket
+        if self.howtoend != "shutdown" and self.shut is None:
+            return
+        super().shutdown_write()
 
     def close(self) -> None:
         if self._closed:
