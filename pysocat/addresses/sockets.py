@@ -149,6 +149,8 @@ class SockAddr:
 
     def salen(self) -> int:
         """The socklen_t socat prints with this address."""
+        if self.raw is not None:
+            return 2 + len(self.raw)
         if self.family == AF_INET:
             return 16
         if self.family == AF_INET6:
@@ -158,6 +160,8 @@ class SockAddr:
             if isinstance(a, str):
                 a = os.fsencode(a)
             return 2 + len(a or b"")
+        if self.family == 40 and self.raw is None:      # sizeof(struct sockaddr_vm)
+            return 16
         return 2 + len(self.raw or b"")
 
     def info(self) -> str:
@@ -167,8 +171,10 @@ class SockAddr:
             return f"AF=2 {self.addr[0]}:{self.addr[1]}"
         if f == AF_INET6:
             return f"AF=10 {inet6_text(self.packed_host())}:{self.addr[1]}"
-        if f in (AF_UNIX, 0) and (f == AF_UNIX or self.raw is None):
+        if f in (AF_UNIX, 0):
             return f'AF={f} "{unix_text(self.addr)}"'
+        if f == 40 and isinstance(self.addr, tuple):      # AF_VSOCK
+            return f"AF=40 cid:{self.addr[0]} port:{self.addr[1]}"
         raw = (self.raw or b"") + bytes(14)
         return f"AF={f} AF={f} 0x" + raw[:14].hex()
 
@@ -428,10 +434,40 @@ def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = Fals
 
 
 def _bind(sock, sa: SockAddr) -> None:
-    if sa.raw is not None and sa.addr is None:
+    if sa.raw is not None:
         _raw_call("bind", sock.fileno(), sa)
     else:
         sock.bind(sa.addr)
+
+
+def raw_sendto(fd: int, data, sa: SockAddr) -> int:
+    """sendto() with a raw sockaddr (generic socket addresses)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = struct.pack("=H", sa.family) + (sa.raw or b"")
+    cbuf = ctypes.create_string_buffer(buf, len(buf))
+    data = bytes(data)
+    rc = libc.sendto(fd, data, len(data), 0, cbuf, len(buf))
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return rc
+
+
+def sockaddr_from_raw(family: int, raw: bytes) -> SockAddr:
+    """A SockAddr for socat's generic (dalan) address data: ``raw`` is used
+    for bind/connect/sendto as given; ``addr`` only for the log text."""
+    pad = raw + bytes(max(0, 26 - len(raw)))
+    if family == AF_INET:
+        addr = (socket.inet_ntop(AF_INET, pad[2:6]), struct.unpack("!H", pad[:2])[0])
+    elif family == AF_INET6:
+        addr = (socket.inet_ntop(AF_INET6, pad[6:22]), struct.unpack("!H", pad[:2])[0],
+                struct.unpack("!I", pad[2:6])[0], 0)
+    elif family == AF_UNIX:
+        addr = raw.split(b"\0", 1)[0] if raw[:1] != b"\0" else raw
+    else:
+        addr = None
+    return SockAddr(family, addr, raw)
 
 
 def _raw_call(name: str, fd: int, sa: SockAddr) -> None:
@@ -802,7 +838,7 @@ def _packet_info(sock: socket.socket) -> None:
 
 
 def _connect(sock, them: SockAddr) -> None:
-    if them.raw is not None and them.addr is None:
+    if them.raw is not None:
         _raw_call("connect", sock.fileno(), them)
     else:
         sock.connect(them.addr)
@@ -964,6 +1000,12 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
         except OSError as e:
             LOG.warn(f"getsockname({lsock.fileno()}, {{}}): {e.strerror}")
         apply_phase(opts, lsock, "PASTBIND")
+        if callable(checker) and not isinstance(checker, PeerCheck):
+            try:
+                checker = checker()      # parsed after bind(), as socat does
+            except SocatError as e:
+                e.retry = False
+                raise
         if checker is None:
             try:
                 checker = PeerCheck.from_opts(opts, family if range_family is None else range_family,
@@ -1262,8 +1304,8 @@ class SocketEndpoint(Endpoint):
         if self.sendto is None:
             return super().write(data)
         dest = self.sendto
-        if dest.raw is not None and dest.addr is None:
-            return super().write(data)
+        if dest.raw is not None:
+            return raw_sendto(self.sock.fileno(), data, dest)
         return self.sock.sendto(data, dest.addr)
 
     def shutdown_write(self) -> None:
