@@ -192,3 +192,11 @@ def test_socket_echo_through_own_pipe():
             p.kill()
             p.wait()
     assert bytes(got) == data
+
+
+def test_pipe_echo_with_large_blocks_does_not_deadlock():
+    """Converting (no splice) into a PIPE this loop also drains: no blocking step."""
+    # finishing at all is the point (a hang raises TimeoutExpired); the program
+    # may end before the echo returns, which socat reports as a write error too
+    r = run_pysocat("SYSTEM:head -c 300000 /dev/zero; sleep 0.5,crnl", "PIPE", timeout=30)
+    assert b"Traceback" not in r.stderr

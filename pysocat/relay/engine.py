@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import select
 import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import time
@@ -86,6 +87,10 @@ class _Direction:
             self.splicer = _Splicer(src, dst)
             if self.bufsize == STREAM_BUFSIZE:
                 self.bufsize = SPLICE_PIPE_SIZE    # bytes that never enter Python
+        elif self.bufsize == STREAM_BUFSIZE and _is_pipe(dst.wfd):
+            # a blocking write larger than a pipe can hold would wait for a reader
+            # that may be this very loop (PIPE echo): keep socat's step size
+            self.bufsize = cfg.bufsize
 
     def close(self) -> None:
         if self.splicer is not None:
@@ -155,6 +160,13 @@ class _Direction:
         if self.left is not None and self.left <= 0:
             return 0
         return n
+
+
+def _is_pipe(fd) -> bool:
+    try:
+        return fd is not None and fd >= 0 and stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 def _raw_fd(ep, method: str) -> bool:
