@@ -194,6 +194,12 @@ class Relay:
 
     def start(self) -> Relay:
         """Relay in a background (daemon) thread; returns self at once."""
+        for text in self.addresses:
+            spec = _parse_syntax(text)
+            for single in (spec.read, spec.write) if isinstance(spec, DualSpec) else (spec,):
+                if any(o.name.lower() == "fork" for o in single.options):
+                    raise ValueError(f'{text!r}: option "fork" needs start(..., mode="process")'
+                                     " (a thread cannot fork a listener)")
         self._thread = threading.Thread(target=self._execute, daemon=True,
                                         name=f"pysocat {self.addresses[0]} {self.addresses[1]}")
         self._thread.start()

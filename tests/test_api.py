@@ -376,6 +376,21 @@ def _family(name):
     return pytest.mark.skipif(name not in ADDRESSES, reason=f"{name.upper()} is not implemented yet")
 
 
+@_family("tcp4-listen")
+def test_fork_listener_needs_process_mode():
+    with pytest.raises(ValueError, match="process"):
+        pysocat.start("TCP4-LISTEN:0,bind=127.0.0.1,fork", "EXEC:cat")
+    relay = pysocat.start("TCP4-LISTEN:0,bind=127.0.0.1,fork,reuseaddr", "EXEC:cat",
+                          mode="process").wait_ready()
+    try:
+        for data in (b"one", b"two"):
+            with _connect(relay.port) as c:
+                c.sendall(data)
+                assert _recv_exactly(c, 3) == data
+    finally:
+        assert relay.stop() == 0
+
+
 @_family("tcp4-connect")
 def test_connector_reports_local_address():
     with socket.socket() as server:
