@@ -293,11 +293,12 @@ def test_stop_an_idle_relay_cleanly():
     assert relay.done and relay.status == 0 and relay.error is None
 
 
-def test_stop_before_the_relay_runs():
-    relay = pysocat.Relay("EXEC:cat", "EXEC:cat")
-    relay._request_stop()
-    relay.start()
-    assert relay.wait(timeout=5) == 0
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_stop_right_after_start(mode):
+    for _ in range(3):
+        relay = pysocat.start("EXEC:cat", "EXEC:cat", mode=mode)
+        assert relay.stop() == 0
+        assert relay.done
 
 
 def test_inactivity_timeout_flag():
