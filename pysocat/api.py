@@ -529,17 +529,23 @@ class Stream:
 def open(address: str, mode: str = "rw", *, timeout: float | None = None,  # noqa: A001
          block_size: int = 8192, ignore_groups: bool = False,
          ip_version: int | None = None, log_level: int | str = "E",
-         on_log: LogCallback | None = None) -> Stream:
+         on_log: LogCallback | None = None,
+         on_listen: Callable[[Address], None] | None = None) -> Stream:
     """Open one address for reading and writing (``mode`` "rw", "r" or "w").
 
-    ``timeout`` bounds each read (TimeoutError). Errors opening it raise
-    ``SocatError`` with socat's text. Use as a context manager.
+    ``timeout`` bounds each read (TimeoutError). A listening address blocks
+    until its peer arrives; ``on_listen(address)`` is called (in this thread)
+    once it listens, with the real address (port 0 → the port chosen).
+    Errors opening it raise ``SocatError`` with socat's text. Use as a
+    context manager.
     """
     from .core import open_spec
     if mode not in _MODES:
         raise ValueError(f'mode must be "rw", "r" or "w", not {mode!r}')
     cfg = _config(block_size=block_size, ignore_groups=ignore_groups,
                   ip_version=ip_version)
+    if on_listen is not None:
+        cfg.on_listen = lambda index, sock: on_listen(_sockname(sock))
     spec = _parse_syntax(address)
     route = _logroute.push(_level(log_level), on_log)
     try:

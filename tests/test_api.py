@@ -392,6 +392,26 @@ def test_fork_listener_needs_process_mode():
         assert relay.stop() == 0
 
 
+def test_open_a_listener_reports_where():
+    import queue
+    where = queue.Queue()
+    result = {}
+
+    def serve():
+        with pysocat.open("APITEST-LISTEN:0", timeout=5, on_listen=where.put) as s:
+            result["peer"] = s.peer_address
+            result["data"] = s.read()
+            s.write(b"back")
+    t = threading.Thread(target=serve)
+    t.start()
+    host, port = where.get(timeout=5)
+    with _connect(port) as c:
+        c.sendall(b"ping")
+        assert _recv_exactly(c, 4) == b"back"
+        assert result == {"peer": c.getsockname(), "data": b"ping"}
+    t.join(5)
+
+
 @_family("tcp4-connect")
 def test_connector_reports_local_address():
     with socket.socket() as server:
