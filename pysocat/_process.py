@@ -204,7 +204,14 @@ def _child_main(fd: int, job: dict[str, Any]) -> int:
                     send(ev="bytes", v=list(relay.transferred))
         except (OSError, ValueError):
             pass
-        relay._request_stop()       # the parent went away
+        # the parent went away: stop; a relay that cannot be woken (an open
+        # that blocks without a listening() hook) must not outlive it
+        relay._request_stop()
+        if not relay._done.wait(2.0):
+            try:
+                os.killpg(os.getpgid(0), signal.SIGTERM)
+            finally:
+                os._exit(1)
 
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     threading.Thread(target=control, daemon=True).start()

@@ -514,6 +514,33 @@ def test_process_relay_error():
     assert relay.status == 1
 
 
+def test_process_relay_ends_when_its_parent_dies(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)     # opening it blocks: nothing can wake the child but its end
+    code = ("import pysocat, sys; r = pysocat.start(sys.argv[1], 'EXEC:cat', mode='process'); "
+            "print(r.pid, flush=True); import time; time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code, f"PIPE:{fifo}"],
+                              stdout=subprocess.PIPE, cwd=ROOT, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        time.sleep(0.3)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break       # ended; its reaper (pid 1) may be slow
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.killpg(child, 9)
+        raise AssertionError("the relay process outlived its parent")
+
+
 def test_process_relay_stop_when_idle():
     relay = pysocat.start("EXEC:cat", "EXEC:cat", mode="process").wait_ready()
     t = time.monotonic()
