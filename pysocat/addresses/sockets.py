@@ -1262,11 +1262,6 @@ class SocketEndpoint(Endpoint):
         return self.peer.addr if self.peer is not None else None
 
     @property
-    def zero_copy(self) -> bool:
-        """Plain stream reads/writes: the relay may splice(2) them."""
-        return not self.recvfrom and self.sendto is None
-
-    @property
     def peer_text(self) -> str:
         return self.peer.info() if self.peer else ""
 
