@@ -62,6 +62,13 @@ def resolve(spec: AddressSpec, ignore_groups: bool = False) -> Resolved:
 
 
 def open_resolved(res: Resolved, ctx: OpenContext):
+    # -g lets options outside the address's groups through; one that only its
+    # own families read would be ignored here: refuse it as socat does
+    groups = res.row.groups | UNIVERSAL_GROUPS
+    for it in res.opts.items:
+        if it.row.apply[0] == "addr" and not (it.row.groups & groups):
+            raise SocatError(f'applyopts(): option "{it.row.name}" not implemented')
+
     def opener():
         return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
     if not res.opts.items:

@@ -19,6 +19,7 @@ ERROR_CASES = [
     (["-", "OPEN:/nonexistent/x"], 'E open("/nonexistent/x", 02, 0666): No such file or directory'),
     (["-Z", "-", "-"], 'E unknown option "-Z"; use option "-h" for help'),
     (["-u", "-U", "-", "-"], 'E -U and -u must not be combined'),
+    (["-g", "-,fork", "-"], 'E applyopts(): option "fork" not implemented'),
 ]
 
 
