@@ -52,11 +52,12 @@ class Resolved:
     opts: object
 
 
-def resolve(spec: AddressSpec, ignore_groups: bool = False) -> Resolved:
+def resolve(spec: AddressSpec, ignore_groups: bool = False,
+            check_count: bool = True) -> Resolved:
     """Look up the type, check the parameter count, parse the options."""
     from .addresses.registry import lookup
     from .options.table import Options
-    row, params = lookup(spec)
+    row, params = lookup(spec, check_count)
     opts = Options.parse(spec.options, row.groups | UNIVERSAL_GROUPS, ignore_groups)
     return Resolved(spec, row, params, opts)
 
@@ -77,18 +78,22 @@ def open_resolved(res: Resolved, ctx: OpenContext):
     return around_open(res.opts, opener)
 
 
-def open_spec(spec, mode: int, cfg: Config, index: int = 1, other=None):
+def open_spec(spec, mode: int, cfg: Config, index: int = 1, other=None,
+              res: Resolved | None = None):
     """Open a single or dual spec for ``mode``; returns an Endpoint."""
     from .relay.endpoint import DualEndpoint
     if isinstance(spec, DualSpec):
+        # socat parses both halves (type and options) before it opens either
+        rres, wres = (resolve(s, cfg.ignore_groups, check_count=False)
+                      for s in (spec.read, spec.write))
         if mode != RDWR:
             LOG.warn("unidirectional open of dual address")
         reader = writer = None
         if mode in (RDWR, READ):
-            reader = open_spec(spec.read, READ, cfg, index, other)
+            reader = open_spec(spec.read, READ, cfg, index, other, rres)
         if mode in (RDWR, WRITE):
             try:
-                writer = open_spec(spec.write, WRITE, cfg, index, other)
+                writer = open_spec(spec.write, WRITE, cfg, index, other, wres)
             except BaseException:
                 if reader is not None:
                     reader.close()
@@ -98,7 +103,11 @@ def open_spec(spec, mode: int, cfg: Config, index: int = 1, other=None):
         if writer is None:
             return reader
         return DualEndpoint(reader, writer)
-    res = resolve(spec, cfg.ignore_groups)
+    if res is None:
+        res = resolve(spec, cfg.ignore_groups)
+    else:
+        from .addresses.registry import check_param_count
+        check_param_count(res.row, spec.head, res.params)
     ctx = OpenContext(mode=mode, index=index, prefer_ip=cfg.prefer_ip, config=cfg,
                       extra={"other": other})
     return open_resolved(res, ctx)

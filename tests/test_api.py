@@ -137,7 +137,9 @@ def test_parse_syntax_error_is_an_exception_with_socats_text():
     ("EXEC:echo:x", '"EXEC:echo": wrong number of parameters (2 instead of 1)'),
     ("-,readbytes=5x", 'parseopts(): trailing garbage in numerical arg of option "readbytes=5x"'),
     ("-,path=/bin", 'parseopts_table(): option "path" not supported with this address type'),
-    ("OPEN:/tmp/x!!FOO", 'unknown device/address "FOO"'),
+    ("OPEN:/nonexistent/x!!FOO", 'unknown device/address "FOO"'),   # parsed before opened
+    ("OPEN:/nonexistent/x!!STDOUT,fork",
+     'parseopts_table(): option "fork" not supported with this address type'),
 ])
 def test_parse_check_raises_what_the_cli_prints(text, message):
     assert pysocat.parse(text).raw == text          # syntax alone is fine

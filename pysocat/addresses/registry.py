@@ -175,7 +175,7 @@ def _row(name: str):
     return row
 
 
-def lookup(spec) -> tuple["AddrDef", tuple]:
+def lookup(spec, check_count: bool = True) -> tuple["AddrDef", tuple]:
     """Resolve a spec's head to its row and effective parameters.
 
     Follows socat: a known keyword wins; else a single digit is FD, a head
@@ -193,10 +193,16 @@ def lookup(spec) -> tuple["AddrDef", tuple]:
             row, params = _row("gopen"), (head,) + params
         else:
             raise SocatError(f'unknown device/address "{head}"')
+    if check_count:
+        check_param_count(row, head, params)
+    return row, params
+
+
+def check_param_count(row, head: str, params: tuple) -> None:
+    """socat checks the count when it opens, after both halves of a!!b parsed."""
     lo, hi = row.nparams
     if not lo <= len(params) <= hi:
         want = row.count_text or (lo if len(params) < lo else hi)
         prefix = row.count_prefix(head, params) if row.count_prefix else head
         raise SocatError(f"{prefix}: wrong number of parameters "
                          f"({len(params)} instead of {want})")
-    return row, params
