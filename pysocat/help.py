@@ -169,7 +169,7 @@ def help_text(level: int) -> str:
 
 _TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNSIGNED-LONG",
                "TIMEVAL": "STRUCT-TIMEVAL", "TIMESPEC": "STRUCT-TIMESPEC",
-               "LINGER": "STRUCT-LINGER"}
+               "LINGER": "STRUCT-LINGER", "STRING_NULL": "STRING-NULL"}
 
 
 def type_name(t: str) -> str:

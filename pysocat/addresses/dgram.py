@@ -70,7 +70,7 @@ class DatagramEndpoint(S.SocketEndpoint):
             if self.family == AF_PACKET:
                 LOG.info(f"socket_init(): unknown address family {AF_PACKET}")
             log_ancillary(anc)
-            if self.checker is not None and not self.checker.check(sender):
+            if self.checker is not None and not self.checker.check(sender, sock=self.sock):
                 raise BlockingIOError(errno.EAGAIN, "dropped")
             if LOG.level <= NOTICE:     # per packet: build the texts only when shown
                 LOG.info(f"permitting packet from {sender.info()}")
@@ -354,7 +354,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         peer = _sockaddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")
         log_ancillary(anc, withenv=True)
-        if checker is not None and not checker.check(peer):
+        if checker is not None and not checker.check(peer, sock=sock):
             _drop(sock)
             continue
         LOG.info(f"permitting packet from {peer.info()}")

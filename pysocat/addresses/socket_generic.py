@@ -84,6 +84,7 @@ def _checker(opts):
     chk = S.PeerCheck()
     if text is not None:
         chk.range = parse_generic_range(text)
+    chk.wrap = S.tcpwrap_of(opts)
     return chk
 
 
@@ -155,8 +156,9 @@ def open_sendto(ctx, row, spec, opts, params):
 
 def open_datagram(ctx, row, spec, opts, params):
     ep = _sendto_ep(ctx, spec, opts, params)
-    if opts.has("range"):
-        ep.checker = _checker(opts)
+    checker = _checker(opts)
+    if checker.active():
+        ep.checker = checker
     return _S().finish_socket(ep, opts)
 
 

@@ -568,20 +568,27 @@ class PeerCheck:
         self.range = rng
         self.sourceport = sourceport
         self.lowport = lowport
-        self.extra = []     # callables(peer, local) -> bool, e.g. tcpwrap
+        self.wrap = None    # a tcpwrap.TcpWrap: hosts.allow/hosts.deny
+        self.extra = []     # callables(peer, local) -> bool
 
     @classmethod
     def from_opts(cls, opts, family: int, ports: bool = True) -> "PeerCheck":
         text = opts.get("range")
         rng = parse_range(text, family) if text is not None else None
-        sp = opts.get("sourceport") if ports else None
-        low = bool(opts.get("lowport")) if ports else False
-        return cls(rng, sp, low)
+        chk = cls(rng)
+        chk.wrap = tcpwrap_of(opts)
+        chk.sourceport = opts.get("sourceport") if ports else None
+        chk.lowport = bool(opts.get("lowport")) if ports else False
+        return chk
 
     def active(self) -> bool:
-        return bool(self.range or self.sourceport is not None or self.lowport or self.extra)
+        return bool(self.range or self.sourceport is not None or self.lowport or self.extra
+                    or self.wrap)
 
-    def check(self, peer: SockAddr | None, local: SockAddr | None = None) -> bool:
+    def check(self, peer: SockAddr | None, local: SockAddr | None = None,
+              sock: socket.socket | None = None) -> bool:
+        """socat's xiocheckpeer(); ``sock`` gives the local address when
+        ``local`` is not known (tcpwrap needs it)."""
         if self.range is not None:
             if peer is None:
                 return False
@@ -603,10 +610,32 @@ class PeerCheck:
                 LOG.warn(f"refusing connection from {peer.info()} due to lowport option")
                 return False
             LOG.info(f"permitting connection from {peer.info()} due to lowport option")
+        if self.wrap is not None:
+            if sock is not None:
+                self.wrap.fd = sock.fileno()
+            if local is None and sock is not None:
+                try:
+                    local = sockaddr_of(sock)
+                except OSError:
+                    pass
+            if not self.wrap.check(peer, local):
+                return False
         for func in self.extra:
             if not func(peer, local):
                 return False
         return True
+
+
+_WRAP_OPTIONS = ("tcpwrappers", "tcpwrap-etc", "tcpwrap-hosts-allow-table",
+                 "tcpwrap-hosts-deny-table")
+
+
+def tcpwrap_of(opts):
+    """The tcpwrap options of an address as a tcpwrap.TcpWrap, or None."""
+    if not any(opts.has(n) for n in _WRAP_OPTIONS):
+        return None
+    from ..tcpwrap import TcpWrap
+    return TcpWrap.from_opts(opts)
 
 
 # ---------------------------------------------------------------------------
@@ -1013,6 +1042,8 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
             except SocatError as e:
                 e.retry = False
                 raise
+        if checker.wrap is not None:
+            checker.wrap.fd = lsock.fileno()    # libwrap's RQ_FILE: the listener
         apply_phase(opts, lsock, "PRELISTEN")
         backlog = opts.get("backlog")
         backlog = 5 if backlog is None else backlog
@@ -1186,7 +1217,7 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
             raise SocatError(f"recvmsg(): {e.strerror}") from None
         peer = SockAddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")
-        if checker is not None and not checker.check(peer):
+        if checker is not None and not checker.check(peer, sock=sock):
             try:
                 sock.recv(512)
             except OSError:
@@ -1279,7 +1310,7 @@ class SocketEndpoint(Endpoint):
                 data, addr = self.sock.recvfrom(n)
                 sender = SockAddr(self.family, addr) if addr is not None else None
                 if self.checker is not None and sender is not None and \
-                        not self.checker.check(sender):
+                        not self.checker.check(sender, sock=self.sock):
                     continue
                 self.last_peer = sender
                 if self.reply_to_sender and sender is not None and sender.addr:

@@ -79,3 +79,4 @@ for _v, _pf, _ip in (("", socket.AF_UNSPEC, "IP4,IP6"), ("4", socket.AF_INET, "I
             f"accept TCP{_v and ' IPv' + _v} connections", aliases=(f"tcp{_v}-l",))
 
 EXTRA_FEATURES.update({"IP4", "IP6", "LISTEN", "RETRY"})
+EXTRA_FEATURES.add("LIBWRAP")     # tcpwrap options: pysocat/tcpwrap.py

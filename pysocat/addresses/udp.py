@@ -54,7 +54,10 @@ def peer_check(opts, pf, sourceport=None, lowport=False):
                 raise SocatError(f'syntax error in range "{text}": use <addr>:<mask>')
             raise SocatError(f'range option not supported with address family {pf}')
         rng = S.parse_range(text, pf)
-    return S.PeerCheck(rng, sourceport, lowport)
+    chk = S.PeerCheck(rng)
+    chk.wrap = S.tcpwrap_of(opts)
+    chk.sourceport, chk.lowport = sourceport, lowport
+    return chk
 
 
 def _sendto_setup(ctx, opts, host, port, pf, socktype, proto):

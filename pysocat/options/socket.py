@@ -135,6 +135,15 @@ opt("accept-timeout", "TIMEVAL", "LISTEN", "LISTEN", ("addr",), "exit when no co
 opt("fork", "BOOL", "CHILD", "PASTACCEPT", ("addr",), "a child process for every connection")
 opt("max-children", "INT", "CHILD", "PASTACCEPT", ("addr",), "at most this many children at once", ("maxchildren",))
 opt("range", "STRING", "RANGE", "ACCEPT", ("addr",), "accept only peers in this network")
+opt("tcpwrappers", "STRING_NULL", "RANGE", "ACCEPT", ("addr",),
+    "check peers against hosts.allow/hosts.deny (hosts_access(5)) as this daemon",
+    ("tcpwrap", "libwrap", "tcpwrapper", "wrap"), nick="tcpwrap")
+opt("tcpwrap-etc", "STRING", "RANGE", "ACCEPT", ("addr",),
+    "directory of hosts.allow and hosts.deny for tcpwrap", ("tcpwrap-dir",), nick="tcpwrap-dir")
+opt("tcpwrap-hosts-allow-table", "STRING", "RANGE", "ACCEPT", ("addr",),
+    "the hosts.allow file for tcpwrap", ("allow-table", "hosts-allow"), nick="allow-table")
+opt("tcpwrap-hosts-deny-table", "STRING", "RANGE", "ACCEPT", ("addr",),
+    "the hosts.deny file for tcpwrap", ("deny-table", "hosts-deny"), nick="deny-table")
 opt("retry", "UINT", "RETRY", "INIT", ("addr",), "retry this often when connect/listen fails")
 opt("forever", "BOOL", "RETRY", "INIT", ("addr",), "retry forever")
 opt("interval", "TIMESPEC", "RETRY", "INIT", ("addr",), "seconds between retries", ("intervall",))

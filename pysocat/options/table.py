@@ -174,6 +174,8 @@ class Options:
 def _log_setting(row: OptDef, val) -> None:
     if row.type == "CONST":
         LOG.info(f'setting option "{row.name}"')
+    elif row.type == "STRING_NULL" and val is None:
+        LOG.info(f'setting option "{row.name}" to NULL')
     elif row.type in ("STRING", "STRING_NULL"):
         LOG.info(f'setting option "{row.name}" to "{val}"')
     elif row.type == "INT:INT:INT":
