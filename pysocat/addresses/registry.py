@@ -20,7 +20,7 @@ from ..log import LOG
 FAMILIES = (
     "stdio", "file", "pipe", "exec", "tun", "pty",
     "udp", "ip", "interface",
-    "tcp", "proxy", "unix", "socket_generic", "sctp", "vsock",
+    "tcp", "proxy", "openssl", "unix", "socket_generic", "sctp", "vsock",
 )
 
 # WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)

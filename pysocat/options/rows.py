@@ -10,3 +10,4 @@ from . import pty  # noqa: F401  PTY (link, wait-slave, ptmx)
 from . import process  # noqa: F401  PROCESS (chroot, setuid, su, …), lockfile/waitlock
 from . import multicast  # noqa: F401  IP4/IP6 multicast (ttl, loop, if, membership)
 from . import proxy  # noqa: F401  HTTP, SOCKS4 (proxy clients)
+from . import openssl  # noqa: F401  OPENSSL (cert, cafile, verify, …)

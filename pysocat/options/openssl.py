@@ -1,0 +1,43 @@
+"""Options of the OPENSSL group (OPENSSL, OPENSSL-LISTEN).
+
+All are read by addresses/openssl.py (Python's ssl module). socat's
+openssl-egd and openssl-fips have no row: Python's ssl can do neither
+(OpenSSL 3 has no RAND_egd, and FIPS mode is not reachable), so they are
+"unknown option" rather than silently ignored. openssl-method has no row
+either: socat 1.7.4.4 built against OpenSSL 3 has none.
+"""
+from .table import opt
+
+_G, _S = "OPENSSL", "SPECIFIC"
+opt("openssl-cipherlist", "STRING", _G, _S, ("addr",),
+    "the OpenSSL cipher list (TLS 1.2 and older; default HIGH:-NULL:-PSK:-aNULL)",
+    ("cipherlist", "ciphers", "cipher"), nick="ciphers")
+opt("openssl-min-proto-version", "STRING", _G, "INIT", ("addr",),
+    "lowest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("min-version",),
+    nick="min-version")
+opt("openssl-max-proto-version", "STRING", _G, "INIT", ("addr",),
+    "highest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("max-version",),
+    nick="max-version")
+opt("openssl-verify", "BOOL", _G, _S, ("addr",),
+    "verify the peer's certificate (default 1)", ("verify",), nick="verify")
+opt("openssl-certificate", "STRING", _G, _S, ("addr",),
+    "PEM file with this side's certificate (and key)", ("cert", "certificate"), nick="cert")
+opt("openssl-key", "STRING", _G, _S, ("addr",), "PEM file with the private key", ("key",),
+    nick="key")
+opt("openssl-dhparam", "STRING", _G, _S, ("addr",), "PEM file with Diffie-Hellman parameters",
+    ("dh", "dhparam", "dhparams", "openssl-dhparams"), nick="dh")
+opt("openssl-cafile", "STRING", _G, _S, ("addr",), "PEM file with the trusted CA certificates",
+    ("cafile",), nick="cafile")
+opt("openssl-capath", "STRING", _G, _S, ("addr",), "directory of trusted (hashed) CA certificates",
+    ("capath",), nick="capath")
+opt("openssl-pseudo", "BOOL", _G, _S, ("addr",),
+    "seed the random generator with pseudo entropy if it has none", ("pseudo",), nick="pseudo")
+opt("openssl-compress", "STRING", _G, _S, ("addr",),
+    "compression: none or auto (OpenSSL's default)", ("compress",), nick="compress")
+opt("openssl-commonname", "STRING", _G, _S, ("addr",),
+    "the name the peer certificate must match (client default: the host)",
+    ("cn", "commonname"), nick="cn")
+opt("openssl-no-sni", "BOOL", _G, _S, ("addr",), "do not send the server name (SNI)",
+    ("no-sni", "nosni"), nick="nosni")
+opt("openssl-snihost", "STRING", _G, _S, ("addr",),
+    "server name sent as SNI (default: commonname or the host)", ("snihost",), nick="snihost")
