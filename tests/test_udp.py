@@ -418,3 +418,30 @@ def test_recv_lowport_and_sourceport_refuse(opt, refused):
         out, logs = bg.stop()
     assert out == b""
     assert f"W refusing connection from AF=2 127.0.0.1:{pa} due to {refused}" in logs
+
+
+# --- bursts: datagrams queued while the relay sleeps -------------------------------------
+
+@pytest.mark.parametrize("bufsize", [None, 100])
+def test_queued_datagrams_all_relayed_in_order_whole(bufsize):
+    """The relay moves several queued datagrams per wake-up (issue 7): each still
+    leaves as one datagram, in order, truncated only at -b."""
+    port = free_port()
+    count = 150
+    with udp() as sink:
+        sink_port = sink.getsockname()[1]
+        flags = ["-b", str(bufsize)] if bufsize else []
+        with Bg(*flags, "-u", f"UDP4-RECV:{port},bind=127.0.0.1",
+                f"UDP4-SENDTO:127.0.0.1:{sink_port}") as bg:
+            assert wait_bound(port)
+            os.kill(bg.p.pid, signal.SIGSTOP)        # let them queue up
+            try:
+                with udp() as src:
+                    for i in range(1, count + 1):
+                        src.sendto(bytes([i % 256]) * i, ("127.0.0.1", port))
+            finally:
+                os.kill(bg.p.pid, signal.SIGCONT)
+            got = [sink.recv(1000) for _ in range(count)]
+            bg.stop()
+    want = [bytes([i % 256]) * min(i, bufsize or i) for i in range(1, count + 1)]
+    assert got == want

@@ -53,18 +53,30 @@ class DatagramEndpoint(S.SocketEndpoint):
         self.check_addr = check_addr    # recvfrom: compare senders with the peer
         self.sendto = peer if mode != "stream" else None
         self._eof = False
+        self._plain = None              # read's fast path applies (decided once)
         self.ppid = 0                   # RECVFROM,fork child: tell the parent
 
     # reading --------------------------------------------------------------
     def pending(self) -> bool:
         return self._eof
 
-    def read(self, n: int):
+    def read(self, n: int, flags: int = 0):
         if self._eof:
             return None
         if self.mode == "stream":
-            return os.read(self.rfd, n)
-        data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE)
+            return self.sock.recv(n, flags) if flags else os.read(self.rfd, n)
+        if self._plain is None:
+            self._plain = self.mode == "recv" and self.family != AF_PACKET and \
+                not self.skipip and not self.oneshot and \
+                (self.checker is None or not self.checker.active())
+        if self._plain and LOG.level > NOTICE:
+            # nothing to check or log about the sender (ancillary data is only
+            # logged): one recv() and no address object per packet
+            data = self.sock.recv(n, flags)
+            if data or self.null_eof:
+                return data or None
+            raise BlockingIOError(errno.EAGAIN, "empty")
+        data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE, flags)
         sender = _sockaddr(self.family, addr)
         if self.mode == "recv":
             if self.family == AF_PACKET:
@@ -103,6 +115,9 @@ class DatagramEndpoint(S.SocketEndpoint):
                     pass
         self.last_peer = sender
         return data
+
+    def read_nowait(self, n: int):
+        return self.read(n, socket.MSG_DONTWAIT)
 
     def _same_peer(self, sender) -> bool:
         peer = self.peer

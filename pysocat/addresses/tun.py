@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import socket
 import struct
 
@@ -33,6 +34,15 @@ class PacketEndpoint(Endpoint):
     """A descriptor where every read returns and every write sends one packet."""
 
     datagram = True
+    _nonblocking = False
+
+    def read_nowait(self, n: int):
+        # the relay's burst reads: the device is made non-blocking once (its
+        # reads after select() and its writes behave the same either way)
+        if not self._nonblocking:
+            os.set_blocking(self.rfd, False)
+            self._nonblocking = True
+        return os.read(self.rfd, n)
 
     def write(self, data) -> int:
         while True:
@@ -40,6 +50,8 @@ class PacketEndpoint(Endpoint):
                 return os.write(self.wfd, data)
             except InterruptedError:
                 continue
+            except BlockingIOError:
+                select.select([], [self.wfd], [])
 
 
 def resolve_ip4(node: str) -> str:

@@ -47,6 +47,11 @@ class Endpoint:
     def read(self, n: int) -> bytes:
         return os.read(self.rfd, n)
 
+    # a packet endpoint that can read without waiting (raising BlockingIOError
+    # when nothing is queued) sets this to such a method: the relay then moves
+    # a burst of packets per wake-up instead of one select() per packet
+    read_nowait = None
+
     def write(self, data) -> int:
         """Write all of ``data`` (blocking fd); returns the byte count."""
         view = memoryview(data)
