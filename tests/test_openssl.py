@@ -10,6 +10,7 @@ pysocat prints only the last one. The texts compared here have one entry.
 import os
 import shutil
 import socket
+import time
 import subprocess
 
 import pytest
@@ -254,3 +255,37 @@ def test_interop_with_socat(pki, classic_server):
         assert "N trusting certificate, commonName matches" in log_texts(r.stderr)
         rc, _, err = srv.finish()
         assert rc == 0, err
+
+
+def test_retry_after_failed_handshake(pki):
+    port = free_port()
+    with _server(pki, port, extra=",fork") as srv:
+        srv.wait_port(port)
+        r = run_pysocat("-ddd", "-", f"OPENSSL:localhost:{port},cert={pki['client']},"
+                        f"cafile={pki['ca2']},retry=1,interval=0.1")
+        assert r.returncode == 1
+        texts = [t for t in log_texts(r.stderr) if "SSL_connect" in t or "peer cert" in t
+                 or t.startswith("I close(")]
+        err = "SSL_connect(): error:0A000086:SSL routines::certificate verify failed"
+        assert texts[0] == "I " + err
+        assert texts[1] == "I no peer certificate"
+        assert texts[2].startswith("I close(")
+        assert texts[-1] == "E " + err
+
+
+def test_client_fork_forks_after_the_handshake(pki, tmp_path):
+    port = free_port()
+    seen = tmp_path / "seen"
+    with _server(pki, port, extra=",fork", target=f"SYSTEM:echo x >> {seen}") as srv:
+        srv.wait_port(port)
+        with Server("-dd", "-u", _client_addr(pki, port, ",fork,interval=0.2"),
+                    "/dev/null") as cli:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and (
+                    not seen.exists() or len(seen.read_text().split()) < 2):
+                time.sleep(0.05)
+            _, _, err = cli.stop()
+        texts = log_texts(err)
+        assert len(seen.read_text().split()) >= 2
+        first_fork = next(i for i, t in enumerate(texts) if t.startswith("N forked off child"))
+        assert texts.index("N trusting certificate, commonName matches") < first_fork

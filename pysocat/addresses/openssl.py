@@ -243,7 +243,7 @@ def prepare(opts, server: bool, cert):
         except PermissionError as e:
             LOG.warn(f'BIO_new_file("{dhfile}", "r"): {e.strerror}')
         except (OSError, ssl.SSLError):
-            LOG.info("PEM_read_bio_DHparams(BIO, NULL, NULL, NULL): error")
+            LOG.info(f"PEM_read_bio_DHparams(0x{id(ctx):x}, NULL, NULL, NULL): error")
     try:
         ctx.set_ciphers(ciphers)
     except ssl.SSLError:
@@ -347,6 +347,9 @@ class TLSEndpoint(S.SocketEndpoint):
             except ssl.SSLWantReadError:
                 self._flush()
                 if filled or not self._fill(False):
+                    # a record that carried no data (session ticket, key update)
+                    # or one not fully arrived: socat's SSL_read WANT_READ
+                    LOG.info("nonblocking operation did not complete")
                     raise BlockingIOError(errno.EAGAIN, "nonblocking operation did not complete")
                 filled = True
                 continue
@@ -445,6 +448,9 @@ class TLSEndpoint(S.SocketEndpoint):
         except Exception:
             pass
         self._closed = True
+        fd = self.sock.fileno()
+        if fd >= 0:
+            LOG.info(f"close({fd})")
         try:
             self.sock.close()
         except OSError:
@@ -621,6 +627,13 @@ def conn_loginfo(ep: TLSEndpoint) -> None:
 # ---------------------------------------------------------------------------
 
 
+def _peer_der(tls):
+    try:
+        return tls.getpeercert(binary_form=True)
+    except ValueError:          # handshake not done
+        return None
+
+
 def _tls_session(ep: TLSEndpoint, func: str, peername, verify: bool, level_info: bool):
     """Handshake and peer checks; raises SocatError (retry attr set)."""
     ssl = _import_ssl()
@@ -629,6 +642,14 @@ def _tls_session(ep: TLSEndpoint, func: str, peername, verify: bool, level_info:
     except (ssl.SSLError, OSError, _PeerClosed) as e:
         err = SocatError(_handshake_error(e, func))
         err.retry = True
+        err.then = []
+        if func == "SSL_connect" and isinstance(e, ssl.SSLError) and verify \
+                and not isinstance(e, (ssl.SSLEOFError, ssl.SSLSyscallError,
+                                       ssl.SSLZeroReturnError)) \
+                and not _peer_der(ep.tls):
+            # xioSSL_connect checks the peer certificate after SSL_ERROR_SSL
+            # too (shown when retrying; without retry the first error ends socat)
+            err.then.append("no peer certificate")
         raise err from None
     handle_peer_certificate(ep.tls, peername, verify)
 
@@ -669,12 +690,22 @@ def open_connect(ctx, row, spec, opts, params):
             ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, them)
             try:
                 _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
+            except SocatError as e:
+                if getattr(e, "retry", True) and policy.more():
+                    LOG.info(e.text)
+                    for text in getattr(e, "then", ()):
+                        LOG.info(text)
+                    LOG.info(f"close({ep.sock.fileno()})")
+                    e.logged = True
+                ep.sock.close()
+                raise
             except BaseException:
                 ep.sock.close()
                 raise
         except SocatError as e:
             if getattr(e, "retry", True) and policy.more():
-                LOG.info(e.text)
+                if not getattr(e, "logged", False):
+                    LOG.info(e.text)
                 policy.consume()
                 policy.sleep()
                 continue
