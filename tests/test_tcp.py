@@ -258,6 +258,11 @@ ERRORS = [
     ["-", "TCP:127.0.0.1:{closed}x"],
     ["-", "TCP:127.0.0.1:"],
     ["-", "TCP:127.0.0.1:nosuchservice"],
+    ["-", "TCP:127.0.0.1:biff"],                # /etc/services: biff is 512/udp only
+    ["-", "UDP:127.0.0.1:exec"],                # exec is 512/tcp only
+    ["-", "TCP4-LISTEN:biff"],
+    ["-", "UDP4-RECVFROM:exec"],
+    ["-", "TCP:127.0.0.1:{closed},sp=nosuch"],  # sourceport takes numbers only
     ["-", "TCP:127.0.0.1:{closed},bind=1.2.3.4:9090:9090"],
     ["-", "TCP:127.0.0.1:{closed},bind=127.0.0.1:x"],
     ["-", "TCP:127.0.0.1:{closed},bind=[::1]"],
@@ -322,3 +327,66 @@ def test_listener_notices_match_socat():
                         norm([eph.sub("127.0.0.1:X", t) for t in strip(log_texts(err))]),
                         norm([eph.sub("127.0.0.1:X", t) for t in strip(log_texts(r.stderr))])))
     assert results[0] == results[1]
+
+
+def _port_in_use(port, kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@needs_root
+@pytest.mark.parametrize("kind", ["TCP", "UDP"])
+def test_service_names_resolve_with_etc_services(kind):
+    """discard is 9/tcp and 9/udp in /etc/services: both ends name the service."""
+    st = socket.SOCK_STREAM if kind == "TCP" else socket.SOCK_DGRAM
+    if socket.getservbyname("discard", kind.lower()) != 9:
+        pytest.skip("/etc/services has no discard service")
+    if _port_in_use(9, st):
+        pytest.skip("port 9 is in use")
+    listen = "TCP4-LISTEN:discard,bind=127.0.0.1,reuseaddr" if kind == "TCP" else \
+        "UDP4-RECV:discard,bind=127.0.0.1"
+    with Server("-dd", "-u", listen, "-") as srv:
+        if kind == "TCP":
+            srv.wait_port(9)
+        else:
+            time.sleep(0.5)
+        r = run_pysocat("-dd", "-u", "-", f"{kind}4:127.0.0.1:discard", input=b"svc\n",
+                        timeout=10)
+        assert r.returncode == 0, r.stderr
+        assert (("N opening connection to AF=2 127.0.0.1:9" if kind == "TCP" else
+                 "N successfully connected from local address AF=2 127.0.0.1:")
+                in "\n".join(log_texts(r.stderr)))
+        time.sleep(0.3)
+        _, out, err = srv.stop()
+    assert out == b"svc\n"
+    if kind == "TCP":
+        assert "N listening on AF=2 127.0.0.1:9" in log_texts(err)
+
+
+def _refusal_trial(opts, classic):
+    port = free_port()
+    with Server("-ddd", f"TCP4-LISTEN:{port},reuseaddr,fork,{opts}", "SYSTEM:echo in",
+                classic=classic) as srv:
+        srv.wait_port(port)
+        got = _client(port, b"")
+        time.sleep(0.1)
+        _, _, err = srv.stop()
+    import re
+    texts = [re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:X", t) for t in log_texts(err)
+             if " due to " in t]
+    return got, texts
+
+
+@needs_socat
+@pytest.mark.parametrize("opts", ["range=10.0.0.0/8", "range=127.0.0.0/8", "sp=1", "lowport",
+                                  "range=127.0.0.1:255.255.255.255,lowport"])
+def test_peer_refusals_like_socat(opts):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as ex:
+        mine, theirs = ex.submit(_refusal_trial, opts, False), ex.submit(_refusal_trial, opts, True)
+        assert mine.result() == theirs.result()
+        assert mine.result()[1]
