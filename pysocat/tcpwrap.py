@@ -99,16 +99,16 @@ class Host:
         sa = (host, 0) if fam == socket.AF_INET else (host, 0, 0, 0)
         try:
             name, _ = socket.getnameinfo(sa, socket.NI_NAMEREQD)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             return UNKNOWN
         try:            # a numeric "name" is a lie
             socket.getaddrinfo(name, None, 0, 0, 0, socket.AI_NUMERICHOST)
             return PARANOID
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             pass
         try:
             infos = socket.getaddrinfo(name, None, fam, socket.SOCK_STREAM, 0, socket.AI_CANONNAME)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             return PARANOID
         canon = infos[0][3] if infos else ""
         if canon.lower() != name.lower() and name.lower() != "localhost":
@@ -313,7 +313,7 @@ def _v6(text: str):
     try:
         info = socket.getaddrinfo(text, None, socket.AF_INET6, socket.SOCK_STREAM, 0,
                                   socket.AI_NUMERICHOST | socket.AI_PASSIVE)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):
         return None
     sa = info[0][4]
     return socket.inet_pton(socket.AF_INET6, sa[0].split("%")[0]), sa[3]
@@ -661,7 +661,10 @@ class TcpWrap:
 
     def check(self, peer, local) -> bool:
         """socat's xio_tcpwrap_check(), with its log lines; True permits."""
-        if peer is None or local is None:
+        if peer is None:
+            return False
+        if local is None:       # xio_tcpwrap_check(): no local address, refuse
+            LOG.warn(f"refusing connection from {peer.info()} due to tcpwrapper option")
             return False
         if self.allow_table is not None:
             LOG.debug(f'hosts_allow_table = "{self.allow_table}"')
