@@ -66,6 +66,18 @@ def test_hhh_lists_every_name():
             assert f"         {alias} is an alias name for {row.name}" in heads
 
 
+@needs_socat
+def test_every_alias_socat_lists_for_our_rows():
+    """socat's -hhh alias lines for the address types we have are all ours too."""
+    registry.load_all()
+    ours = {row.name for row in registry.ROWS}
+    theirs = [line for line in run_socat("-hhh").stdout.decode().splitlines()
+              if " is an alias name for " in line]
+    mine = set(_lines(["-hhh"]))
+    missing = [line for line in theirs if line.rsplit(" ", 1)[1] in ours and line not in mine]
+    assert missing == []
+
+
 def test_h_lists_addresses_only():
     lines = _lines(["-h"])
     assert "   opt:" not in lines

@@ -145,7 +145,7 @@ _GOPEN_STEPS = _NAMED_STEPS + (
 ) + _LATE_STEPS
 
 _FILE_GROUPS = "FD,FIFO,CHR,BLK,REG,NAMED,OPEN,TERMIOS"
-address("open", ":<filename>", _FILE_GROUPS, open_open, "FILE", "open an existing file (or create it with creat)",
+address("open", ":<filename>", _FILE_GROUPS, open_open, "FILE", "open an existing file (or create it with creat)", aliases=("file",),
         steps=_OPEN_STEPS)
 address("create", ":<filename>", "FD,REG,NAMED", open_create, "CREAT", "create a file and write to it", aliases=("creat",),
         steps=_CREATE_STEPS)

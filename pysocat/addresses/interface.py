@@ -68,4 +68,4 @@ def open_interface(ctx, row, spec, opts, params):
 
 
 address("interface", ":<interface>", "FD,SOCKET", open_interface, "INTERFACE",
-        "raw frames of a network interface")
+        "raw frames of a network interface", aliases=("if",))

@@ -111,6 +111,8 @@ _TYPES = (
 for _v, _pf, _ip in (("", UNSPEC, "IP4,IP6"), ("4", INET, "IP4"), ("6", INET6, "IP6")):
     for _t, _syn, _extra, _func, _help in _TYPES:
         address(f"ip{_v}-{_t}", _syn, f"FD,SOCKET,{_ip}" + _extra, _opener(_func, _pf),
-                "RAWIP", _help + (f" (IPv{_v})" if _v else ""))
+                "RAWIP", _help + (f" (IPv{_v})" if _v else ""),
+                aliases={"sendto": (f"ip{_v}", f"ip{_v}-send"),
+                         "datagram": (f"ip{_v}-dgram",)}.get(_t, ()))
 
 EXTRA_FEATURES.update({"IP4", "IP6"})

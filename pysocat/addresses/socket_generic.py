@@ -209,7 +209,8 @@ address("socket-listen", ":<domain>:<protocol>:<local-address>",
         "FD,SOCKET,LISTEN,RANGE,CHILD,RETRY", open_listen, "GENERICSOCKET",
         "listen on a socket of any domain (address as data)")
 address("socket-sendto", ":<domain>:<type>:<protocol>:<remote-address>", "FD,SOCKET",
-        open_sendto, "GENERICSOCKET", "send packets to a socket address (address as data)")
+        open_sendto, "GENERICSOCKET", "send packets to a socket address (address as data)",
+        aliases=("sendto",))
 address("socket-datagram", ":<domain>:<type>:<protocol>:<remote-address>", "FD,SOCKET,RANGE",
         open_datagram, "GENERICSOCKET", "send packets, receive replies (address as data)",
         aliases=("datagram", "dgram"))

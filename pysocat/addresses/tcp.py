@@ -74,9 +74,10 @@ _L = "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,{ip},TCP"
 for _v, _pf, _ip in (("", socket.AF_UNSPEC, "IP4,IP6"), ("4", socket.AF_INET, "IP4"),
                      ("6", socket.AF_INET6, "IP6")):
     address(f"tcp{_v}-connect", ":<host>:<port>", _C.format(ip=_ip), _connect(_pf), "TCP",
-            f"connect to a TCP{_v and ' IPv' + _v} server", aliases=(f"tcp{_v}",))
+            f"connect to a TCP{_v and ' IPv' + _v} server", aliases=(f"tcp{_v}", f"inet{_v}"))
     address(f"tcp{_v}-listen", ":<port>", _L.format(ip=_ip), _listen(_pf), "TCP",
-            f"accept TCP{_v and ' IPv' + _v} connections", aliases=(f"tcp{_v}-l",))
+            f"accept TCP{_v and ' IPv' + _v} connections",
+            aliases=(f"tcp{_v}-l", f"inet{_v}-l", f"inet{_v}-listen"))
 
 EXTRA_FEATURES.update({"IP4", "IP6", "LISTEN", "RETRY"})
 EXTRA_FEATURES.add("LIBWRAP")     # tcpwrap options: pysocat/tcpwrap.py

@@ -258,6 +258,7 @@ _TYPES = (
 )
 for _v, _pf, _ip in (("", UNSPEC, "IP4,IP6"), ("4", INET, "IP4"), ("6", INET6, "IP6")):
     for _t, _syn, _extra, _func, _help in _TYPES:
-        _aliases = (f"udp{_v}",) if _t == "connect" else ()
+        _aliases = {"connect": (f"udp{_v}",), "listen": (f"udp{_v}-l",),
+                    "datagram": (f"udp{_v}-dgram",), "sendto": (f"udp{_v}-send",)}.get(_t, ())
         address(f"udp{_v}-{_t}", _syn, _BASE.format(ip=_ip) + _extra, _opener(_func, _pf),
                 "UDP", _help + (f" (IPv{_v})" if _v else ""), aliases=_aliases)
