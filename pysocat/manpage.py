@@ -48,7 +48,8 @@ _TYPE_VALUE = {"BOOL": "<bool>", "INT": "<int>", "UINT": "<int>", "LONG": "<long
                "ULONG": "<long>", "SIZE_T": "<size>", "USHORT": "<int>", "BYTE": "<byte>",
                "STRING": "<string>", "STRING_NULL": "<string>", "MODE_T": "<mode>",
                "UID_T": "<user>", "GID_T": "<group>", "TIMEVAL": "<seconds>",
-               "TIMESPEC": "<seconds>", "CONST": ""}
+               "TIMESPEC": "<seconds>", "OFF_T": "<offset>", "OFF64_T": "<offset>",
+               "CONST": ""}
 
 
 def esc(text: str) -> str:

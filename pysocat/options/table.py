@@ -284,7 +284,40 @@ def _apply_fchown(fd: int, it: OptValue) -> None:
         raise SocatError(f"fchown({fd}, {uid}, {gid}): {e.strerror}") from None
 
 
+def _apply_fcntl_lock(fd: int, it: OptValue) -> None:
+    """f-setlk*: a POSIX record lock on the whole file (socat's struct flock)."""
+    import fcntl
+    import struct
+    if not it.value:
+        return
+    _, cmd, ltype = it.row.apply
+    cmd = getattr(fcntl, cmd)
+    # struct flock: l_type, l_whence, l_start, l_len = LONG_MAX, l_pid
+    lock = struct.pack("hhqqi4x", getattr(fcntl, ltype), 0, 0, (1 << 63) - 1, 0)
+    try:
+        fcntl.fcntl(fd, cmd, lock)
+    except OSError as e:
+        from ..errors import SocatError
+        # socat names F_WRLCK in this message for read locks too
+        raise SocatError(f"fcntl({fd}, {cmd}, {{type=F_WRLCK,whence=SEEK_SET,start=0,"
+                         f"len=LONG_MAX,pid=0}}): {e.strerror}") from None
+
+
+def _apply_ftruncate(fd: int, it: OptValue) -> None:
+    import os
+    length = it.value & ((1 << 64) - 1)
+    if length >= 1 << 63:
+        length -= 1 << 64          # off_t is signed: a negative length fails EINVAL
+    try:
+        os.ftruncate(fd, length)
+    except OSError as e:
+        from ..errors import SocatError
+        raise SocatError(f"{it.row.apply[1]}({fd}, {length}): {e.strerror}") from None
+
+
 APPLIERS = {
+    "fcntl-lock": _apply_fcntl_lock,
+    "ftruncate": _apply_ftruncate,
     "sockopt": _apply_sockopt,
     "sockopt-generic": _apply_sockopt_generic,
     "fdflag": _apply_fdflag,

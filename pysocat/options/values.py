@@ -78,7 +78,8 @@ def parse_value(vtype: str, value: str | None, raw: str, name: str):
         if value is not None:
             raise OptionError(f'no value permitted for option "{name}"')
         return True
-    if vtype in ("BOOL", "INT", "UINT", "LONG", "ULONG", "SIZE_T", "USHORT", "BYTE"):
+    if vtype in ("BOOL", "INT", "UINT", "LONG", "ULONG", "SIZE_T", "USHORT", "BYTE",
+                 "OFF_T", "OFF64_T"):
         if value is None:
             return 1
         n = number(value, raw)
