@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import SOCAT, log_texts, needs_socat, run_pysocat, run_socat
-from sockhelp import Server, free_port, norm
+from sockhelp import Server, free_port, has_ipv6, norm
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
@@ -289,3 +289,38 @@ def test_client_fork_forks_after_the_handshake(pki, tmp_path):
         assert len(seen.read_text().split()) >= 2
         first_fork = next(i for i, t in enumerate(texts) if t.startswith("N forked off child"))
         assert texts.index("N trusting certificate, commonName matches") < first_fork
+
+
+def _alt_cert(d, name, san):
+    """A self-signed certificate with CN=servername and these subjectAltNames."""
+    _run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+         "-subj", "/CN=servername", "-addext", f"subjectAltName={san}", cwd=d)
+    return str(d / f"{name}.key"), str(d / f"{name}.crt")
+
+
+@pytest.mark.skipif(not has_ipv6(), reason="no IPv6 on loopback")
+def test_subjectaltname_ipv6_matches_bracketed_host(tmp_path):
+    # test.sh OPENSSL_SERVERALTIP6AUTH: the peer name "[::1]" is compared with
+    # the IPv6 subjectAltName as socat's xioip6_pton() reads it (brackets off)
+    key, crt = _alt_cert(tmp_path, "alt", "DNS:localhost,IP:127.0.0.1,IP:::1")
+    key2, crt2 = _alt_cert(tmp_path, "other", "IP:::2")
+    for k, c, ok in ((key, crt, True), (key2, crt2, False)):
+        port = free_port(socket.AF_INET6)
+        with Server("-dd", f"OPENSSL-LISTEN:{port},pf=ip6,reuseaddr,cert={c},key={k},"
+                    "verify=0", "PIPE") as srv:
+            srv.wait_port(port, host="::1")
+            r = run_pysocat("-ddd", "-", f"OPENSSL:[::1]:{port},verify=1,cafile={c}",
+                            input=b"v6\n")
+            srv.stop()
+        texts = log_texts(r.stderr)
+        if ok:
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == b"v6\n"
+            assert 'I subjectAltName "127.0.0.1" does not match peername "[::1]"' in texts
+            assert "N trusting certificate, commonName matches" in texts
+        else:
+            assert r.returncode == 1
+            assert 'I subjectAltName "::2" does not match peername "[::1]"' in texts
+            assert 'E certificate is valid but its commonName does not match hostname ' \
+                '"[::1]"' in texts

@@ -540,6 +540,23 @@ def check_name(nametype: str, cn: str, peername) -> bool:
     return True
 
 
+def _ip6_pton(text: str):
+    """socat's xioip6_pton(): ``[v6]`` or a name resolved for IPv6; None when
+    it cannot be converted (the resolver's error is logged, as socat does)."""
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
+        pass
+    try:
+        sa = S.resolve(text, None, socket.AF_INET6)
+    except SocatError as e:
+        LOG.error(e.text)
+        return None
+    return socket.inet_pton(socket.AF_INET6, sa.addr[0].split("%")[0])
+
+
 def handle_peer_certificate(tls, peername, verify: bool) -> None:
     """Log, set SOCAT_OPENSSL_X509_*, check the name; SocatError on failure."""
     if not tls.getpeercert(binary_form=True):
@@ -578,11 +595,7 @@ def handle_peer_certificate(tls, peername, verify: bool) -> None:
                 packed = socket.inet_pton(socket.AF_INET6, value)
                 value = socket.inet_ntop(socket.AF_INET6, packed)
                 if peername is not None:
-                    try:
-                        match = socket.inet_pton(socket.AF_INET6, peername) == packed
-                    except OSError:
-                        match = False
-                    if match:
+                    if _ip6_pton(peername) == packed:
                         LOG.debug(f'subjectAltName "{value}" matches peername "{peername}"')
                         ok = True
                     else:
