@@ -139,6 +139,9 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         if cfg.debug_fds:
             from .filan import describe_endpoints
             describe_endpoints(ep1, ep2)
+        if cfg.bufsize_given:
+            from .relay.engine import check_bufsize
+            cfg.bufsize = check_bufsize(cfg.bufsize)
         if on_ready is not None:
             on_ready(ep1, ep2)
         rcfg = RelayConfig(bufsize=cfg.bufsize, closing_timeout=cfg.closing_timeout,

@@ -60,6 +60,39 @@ class RelayConfig:
     bufsize_given: bool = False    # -b given: no stream step moves more than bufsize
 
 
+SIZE_MAX = (1 << 64) - 1
+MAX_STEP = 1 << 26    # what one read may ask for, whatever -b says (no Python
+                      # buffer of -b bytes: the kernel returns less anyway)
+
+
+def check_bufsize(bufsize: int) -> int:
+    """socat's checks of ``-b`` before its transfer loop; returns the size to use.
+
+    socat allocates 2*bufsize+1 bytes (room for CR LF conversion); a size whose
+    double overflows is refused, and a buffer the kernel cannot provide fails
+    posix_memalign(). pysocat needs no such buffer, but asks the kernel for the
+    same address space (mapped, never touched) to fail where socat fails.
+    """
+    limit = (SIZE_MAX - 1) // 2
+    if bufsize > limit:
+        _error(f"buffer size option (-b) to big - {bufsize} (max is {limit})")
+        bufsize = limit
+    if bufsize > MAX_STEP:
+        import mmap
+        try:
+            mmap.mmap(-1, 2 * bufsize + 1, flags=mmap.MAP_PRIVATE).close()
+        except (OSError, OverflowError):
+            raise SocatError("posix_memalign(): Cannot allocate memory") from None
+    return bufsize
+
+
+def _error(text: str) -> None:
+    """An E message: fatal unless -s lowered the exit level."""
+    if LOG.exitlevel <= 4:
+        raise SocatError(text)
+    LOG.error(text)
+
+
 class _Direction:
     """One way of the relay: source endpoint → destination endpoint."""
 
@@ -69,7 +102,7 @@ class _Direction:
         self.eof = False
         self.polling = False        # at EOF but ignoreeof: re-read periodically
         self.left = src.readbytes or None
-        self.bufsize = cfg.bufsize
+        self.bufsize = min(cfg.bufsize, MAX_STEP)
         self.righttoleft = righttoleft
         dst_lt = getattr(dst, "wlineterm", dst.lineterm)
         self.convert = src.lineterm != dst_lt
@@ -95,7 +128,7 @@ class _Direction:
         elif self.bufsize == STREAM_BUFSIZE and _is_pipe(dst.wfd):
             # a blocking write larger than a pipe can hold would wait for a reader
             # that may be this very loop (PIPE echo): keep socat's step size
-            self.bufsize = cfg.bufsize
+            self.bufsize = min(cfg.bufsize, MAX_STEP)
 
     def close(self) -> None:
         if self.splicer is not None:
