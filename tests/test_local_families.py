@@ -136,6 +136,25 @@ def test_exec_stderr_option():
     assert r.stdout == b"err\n"
 
 
+@pytest.mark.parametrize("how", ["pipes", "pty,raw,echo=0", "socketpair"])
+def test_exec_stderr_keeps_child_log_on_socats_stderr(how):
+    """socat test 161 EXECSTDERRLOG: the child's own messages (execvp'ing …)
+    do not enter the channel that its stderr joined."""
+    how = "" if how == "socketpair" else f",{how}"
+    r = run_pysocat("-d", "-d", "-", f"EXEC:cat{how},stderr", input=b"data\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"data\n"
+    assert 'N execvp\'ing "cat"' in log_texts(r.stderr)
+    r = run_pysocat("-d", "-d", "-", f"EXEC:nonexistent-program-x{how},stderr",
+                    input=b"data\n")
+    assert r.returncode == 1
+    assert b"execvp" not in r.stdout
+    texts = log_texts(r.stderr)
+    assert ('E execvp("nonexistent-program-x", "nonexistent-program-x"): '
+            "No such file or directory") in texts
+    assert texts.count("N exit(1)") == 2     # the child's and socat's
+
+
 def test_exec_fdin_fdout():
     r = run_pysocat("-", "SYSTEM:cat <&3 >&4,fdin=3,fdout=4", input=b"via 3 and 4")
     assert r.returncode == 0 and r.stdout == b"via 3 and 4"
@@ -144,6 +163,34 @@ def test_exec_fdin_fdout():
 def test_nofork_execs_in_place():
     r = run_pysocat("-", "EXEC:cat,nofork", input=b"nofork")
     assert r.returncode == 0 and r.stdout == b"nofork"
+
+
+def test_nofork_unidirectional_keeps_the_other_std_fd():
+    """socat test 385 EXEC_NOFORK_UNIDIR: with -u the program reads the first
+    address (here /dev/null, read-only) and writes to socat's own stdout."""
+    r = run_pysocat("-u", "/dev/null", "EXEC:echo out,nofork")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"out\n"
+    # -U: the program writes to the first address and reads socat's stdin
+    r = run_pysocat("-U", "-", "EXEC:cat,nofork", input=b"from stdin")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"from stdin"
+
+
+def test_write_only_pty_exec_inherits_stdout_and_hangup_is_no_error():
+    """socat test 97 SINGLEEXECOUTPTY: cat writes to socat's own stdout; the
+    SIGHUP it gets when the pty master closes at the end is not a failure."""
+    feeder = subprocess.Popen(["sh", "-c", "sleep 0.3; echo data; sleep 0.3"],
+                              stdout=subprocess.PIPE)
+    try:
+        r = subprocess.run(PYSOCAT + ["-t", "0.2", "-!!exec:cat,pty,raw", "echo"],
+                           stdin=feeder.stdout, capture_output=True, timeout=20)
+    finally:
+        feeder.stdout.close()
+        feeder.wait(timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"data\n"
+    assert log_texts(r.stderr) == []
 
 
 def test_dash_option_prefixes_argv0():

@@ -31,6 +31,7 @@ class ChildProcess:
         self.index = index
         self.status: int | None = None
         self.failure: str | None = None   # socat's error text, if the child failed
+        self.pty = False                  # its terminal is a pty we hang up at close
 
     def _record(self, status: int) -> None:
         if os.WIFEXITED(status):
@@ -83,6 +84,12 @@ class ChildProcess:
                     self.status = 0     # ended by us: not a failure
                     return
             if pid:
+                if self.pty and os.WIFSIGNALED(status) and \
+                        os.WTERMSIG(status) == signal.SIGHUP:
+                    # hung up by the end of the transfer (its pty master
+                    # closed): socat has unregistered the child by then
+                    self.status = 128 + signal.SIGHUP
+                    return
                 self._record(status)
         except (ChildProcessError, ProcessLookupError):
             self.status = 0
@@ -137,7 +144,11 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         if procopts is not None:
             from ..options.process import apply_in_child
             apply_in_child(procopts)
-        _child_exec(other.rfd, other.wfd, fdin, fdout, None, argv, command,
+        # -u/-U: the program gets only the direction it serves; its other
+        # standard descriptor stays socat's own (socat's rw checks)
+        rfd = other.rfd if ctx.mode != READ else -1
+        wfd = other.wfd if ctx.mode != WRITE else -1
+        _child_exec(rfd, wfd, fdin, fdout, None, argv, command,
                     is_system, path, login, setsid, pgid)
 
     kind = "pty" if usepty else "pipes" if usepipes else "socket"
@@ -206,6 +217,7 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         ep = Endpoint(rfd, wfd, spec.raw)
     ep.is_socket = kind == "socket"
     child = ChildProcess(pid, ctx.index)
+    child.pty = usepty
     ep.children.append(child)
     ep.child = child
     return finish(ep, opts)
@@ -278,6 +290,7 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
         if w2 >= 0:
             os.dup2(w2, fdout)
         if errfd is not None:
+            _keep_log_stream()
             os.dup2(errfd, 2)
         for fd in {r2, w2, rfd, wfd, errfd} - {fdin, fdout, 2, -1, None}:
             try:
@@ -314,7 +327,20 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
             LOG.error(f'execvp("{prog}", {shown}{more}): {e.strerror}')
     except Exception as e:  # pragma: no cover - child side
         LOG.error(str(e))
+    LOG.notice("exit(1)")       # socat's error exit in the child
     os._exit(1)
+
+
+def _keep_log_stream() -> None:
+    """Before the child's stderr becomes the channel: its own messages keep
+    going where socat's go (socat's diag_dup(): a close-on-exec copy)."""
+    stream = LOG.stream
+    try:
+        if stream is None or stream.fileno() != 2:
+            return
+    except (OSError, ValueError, AttributeError):
+        return
+    LOG.stream = os.fdopen(os.dup(2), "w", buffering=1)
 
 
 def open_exec(ctx, row, spec, opts, params):
