@@ -203,6 +203,7 @@ def _on_signal(signum, frame):
     else:
         LOG.notice(text)
     LOG.notice(f"socat_signal(): finishing signal {signum}")
+    LOG.notice(f"exit({128 + signum})")
     raise SystemExit(128 + signum)
 
 

@@ -255,6 +255,40 @@ def test_recvfrom_fork_one_child_per_packet():
     assert sum(t.startswith("N forked off child process") for t in logs) >= 3
 
 
+def _children(pid):
+    """(pid, state) of the processes whose parent is ``pid``."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    rest = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(rest[1]) == pid:
+                out.append((int(d), rest[0]))
+    return out
+
+
+def test_recvfrom_fork_child_does_not_stay_zombie():
+    # socat's test UDP4RECVFROM_SIGCHLD: the parent, waiting for the next packet,
+    # reaps a child that ended (-T) instead of leaving it <defunct>
+    port = free_port()
+    with Bg("-dd", "-T", "0.3", f"UDP4-RECVFROM:{port},bind=127.0.0.1,fork", "PIPE") as bg:
+        assert wait_bound(port)
+        with udp() as a:
+            assert exchange(a, port, b"once")[0] == b"once"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _children(bg.p.pid):
+            time.sleep(0.1)
+        left = _children(bg.p.pid)
+        assert bg.p.poll() is None
+        _, logs = bg.stop()
+    assert left == []
+    assert logs.count(f"N receiving on AF=2 127.0.0.1:{port}") == 3
+    assert logs[-1] == "N exit(143)"
+
+
 # --- UDP-DATAGRAM --------------------------------------------------------------------------
 
 def test_datagram_from_anyone_logs():

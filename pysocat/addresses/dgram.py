@@ -354,6 +354,10 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
                 LOG.notice(f"receiving on {us.info()}")
             else:
                 LOG.notice(f"receiving IP protocol {proto}")
+            if waiter is not None:
+                if waiter.wait_packet(sock):
+                    break
+                continue
             try:
                 if select.select([sock], [], [], None)[0]:
                     break
@@ -394,11 +398,84 @@ def _drop(sock):
 
 
 class _ChildWaiter:
-    """RECVFROM,fork: block until the child consumed the packet (SIGUSR1) or died."""
+    """RECVFROM,fork: block until the child consumed the packet (SIGUSR1) or died.
+
+    SIGUSR1 and SIGCHLD stay blocked in the parent and are taken with
+    sigwaitinfo() while a child has the packet. While waiting for the next
+    packet SIGCHLD is let through (socat's xiosigaction_hasread handler): a
+    no-op handler writes to a wakeup pipe, select() returns and the ended
+    children are reaped, so none of them stays a zombie.
+    """
 
     def __init__(self) -> None:
         self.sigs = {signal.SIGUSR1, signal.SIGCHLD}
         signal.pthread_sigmask(signal.SIG_BLOCK, self.sigs)
+        self._wake = None
+        self._old = None
+        self.waitingfor = 0     # the last child forked (socat's xio_waitingfor)
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        try:
+            self._old = signal.signal(signal.SIGCHLD, lambda s, f: None)
+            self._oldfd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:          # not the main thread: poll for ended children
+            os.close(r)
+            os.close(w)
+        else:
+            self._wake = (r, w)
+
+    def _undo(self) -> None:
+        if self._wake is None:
+            return
+        signal.set_wakeup_fd(self._oldfd)
+        signal.signal(signal.SIGCHLD, self._old if self._old is not None else signal.SIG_DFL)
+        for fd in self._wake:
+            os.close(fd)
+        self._wake = None
+
+    def wait_packet(self, sock) -> bool:
+        """Wait until ``sock`` is readable (True) or children were reaped (False)."""
+        if self._wake is None:
+            got = select.select([sock], [], [], 0.5)[0]
+            if not got:
+                self._reap(log=False)
+            return bool(got)
+        r = self._wake[0]
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        try:
+            got = select.select([sock, r], [], [], None)[0]
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        if r in got:
+            try:
+                while os.read(r, 512):
+                    pass
+            except OSError:
+                pass
+            self._reap(log=True)
+            return False
+        return True
+
+    def _reap(self, log: bool) -> None:
+        """xiosigaction_hasread(SIGCHLD): collect every ended child."""
+        wassig = quiet = False
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                text = "waitpid(-1, {}, WNOHANG): No child processes"
+                break
+            if pid == 0:
+                text = "waitpid(-1, {}, WNOHANG): no child has exited"
+                break
+            wassig = True
+            if pid == self.waitingfor:  # socat returns silently for this one
+                self.waitingfor = 0
+                quiet = True
+        if log and not quiet:
+            (LOG.info if wassig else LOG.warn)(text)
+            LOG.info("xiosigaction_hasread() finished")
 
     def fork(self) -> int:
         import sys
@@ -411,6 +488,7 @@ class _ChildWaiter:
         except OSError as e:
             raise SocatError(f"fork(): {e.strerror}") from None
         if pid == 0:
+            self._undo()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.sigs)
             me = os.getpid()
             LOG.info(f"just born: child process {me}")
@@ -418,6 +496,7 @@ class _ChildWaiter:
             S.set_env("PPID", str(os.getppid()))
             return 0
         LOG.notice(f"forked off child process {pid}")
+        self.waitingfor = pid
         return pid
 
     def wait(self, pid: int) -> bool:
@@ -437,6 +516,7 @@ class _ChildWaiter:
                 if wpid == 0:
                     break
                 if wpid == pid:
+                    self.waitingfor = 0
                     failed = os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0
             if failed is not None:
                 return failed
