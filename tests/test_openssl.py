@@ -8,6 +8,7 @@ error queue, socat prints every entry): where OpenSSL queues several errors,
 pysocat prints only the last one. The texts compared here have one entry.
 """
 import os
+import re
 import shutil
 import socket
 import time
@@ -324,3 +325,22 @@ def test_subjectaltname_ipv6_matches_bracketed_host(tmp_path):
             assert 'I subjectAltName "::2" does not match peername "[::1]"' in texts
             assert 'E certificate is valid but its commonName does not match hostname ' \
                 '"[::1]"' in texts
+
+
+@needs_socat
+def test_client_info_lines_up_to_the_transfer_are_socats(pki):
+    # -ddd: option, SSL_CTX (AUTO_RETRY correction), connect and peer-check lines
+    port = free_port()
+    with _server(pki, port, extra=",fork", target="PIPE") as srv:
+        srv.wait_port(port)
+        got = []
+        for run in (run_pysocat, run_socat):
+            r = run("-ddd", "-", _client_addr(pki, port), input=b"x")
+            assert r.returncode == 0, r.stderr
+            texts = [t for t in log_texts(r.stderr) if t[0] in "IN"]
+            end = next(i for i, t in enumerate(texts) if "starting data transfer" in t)
+            got.append([re.sub(r":\d+$|0x[0-9a-f]+|-> \d+$", "X", t)
+                        for t in norm(texts[3:end])])
+        srv.stop()
+    assert "I SSL_CTX mode has SSL_MODE_AUTO_RETRY set. Correcting.." in got[0]
+    assert got[0] == got[1]

@@ -329,6 +329,27 @@ def test_listener_notices_match_socat():
     assert results[0] == results[1]
 
 
+@needs_socat
+def test_listener_info_lines_up_to_the_transfer_match_socat():
+    """-ddd: a listener without fork closes its listening socket after accept
+    ("I close(fd)"), PIPE logs its pipe() call; as socat does."""
+    import re
+    results = []
+    for classic in (True, False):
+        port = free_port()
+        with Server("-ddd", f"TCP4-LISTEN:{port},reuseaddr", "PIPE", classic=classic) as srv:
+            srv.wait_port(port)
+            r = run_pysocat("-", f"TCP4:127.0.0.1:{port}", input=b"abc")
+            _, _, err = srv.finish()
+        assert r.stdout == b"abc"
+        texts = [t for t in log_texts(err) if t[0] in "IN"]
+        end = next(i for i, t in enumerate(texts) if "starting data transfer" in t)
+        results.append([re.sub(r"\d+", "N", t) for t in texts[3:end]])
+    assert "I close(N)" in results[1]
+    assert "I pipe({N,N}) -> N" in results[1]
+    assert results[0] == results[1]
+
+
 def _port_in_use(port, kind):
     with socket.socket(socket.AF_INET, kind) as s:
         try:

@@ -226,6 +226,11 @@ def prepare(opts, server: bool, cert):
             ctx.options |= ssl.OP_NO_COMPRESSION
         else:
             raise SocatError(f'openssl-compress="{compress}": unknown compression method')
+    # OpenSSL presets SSL_MODE_AUTO_RETRY (Python's ssl sets it too); socat clears
+    # it so that SSL_read() cannot block on non-application records. Our endpoint
+    # runs SSL on memory BIOs and never blocks in SSL_read(), which is what the
+    # correction is for; the line is logged as socat does.
+    LOG.info("SSL_CTX mode has SSL_MODE_AUTO_RETRY set. Correcting..")
     if cafile is not None or capath is not None:
         try:
             ctx.load_verify_locations(cafile, capath)

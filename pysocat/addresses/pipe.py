@@ -18,6 +18,7 @@ def open_pipe(ctx, row, spec, opts, params):
             r, w = os.pipe()
         except OSError as e:
             raise SocatError(f"pipe(): {e.strerror}") from None
+        LOG.info(f"pipe({{{r},{w}}}) -> 0")
         LOG.notice("writing to and reading from unnamed pipe")
         return finish(Endpoint(r, w, "pipe"), opts)
     path = params[0]

@@ -1110,6 +1110,7 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
             if peer is not None:
                 LOG.info(f"permitting connection from {peer.info()}")
             if mgr is None:
+                LOG.info(f"close({lsock.fileno()})")
                 lsock.close()
                 break
             pid = mgr.fork(close_in_child=(lsock,))
