@@ -9,7 +9,12 @@ Theory of operation (socat 1.7.4.4, socat.c ``_socat``):
   ``-u``/``-U`` only one direction exists and its EOF ends the loop.
 - ``-T`` ends the loop after that many seconds without any transfer.
 - ``ignoreeof`` re-reads a source at EOF once per second instead of ending.
-Writes block until complete, so a byte once read is never dropped.
+A byte once read is never dropped: writes complete before the source is read
+again. Into a socket, pipe or terminal of its own (not stdio) the loop writes
+without blocking and keeps what the peer cannot take yet, selecting for
+writability meanwhile, so the other direction keeps moving: a peer that echoes
+while we send (EXEC:cat, an echo server) never deadlocks the relay however
+large a step is. What is held when the loop ends is written out then.
 
 Speed (issue 7): a stream-to-stream direction that neither converts, dumps,
 sniffs nor looks for an escape character moves its bytes with ``splice(2)``
@@ -25,6 +30,7 @@ select() per packet as socat does.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import select
@@ -129,15 +135,78 @@ class _Direction:
             # a blocking write larger than a pipe can hold would wait for a reader
             # that may be this very loop (PIPE echo): keep socat's step size
             self.bufsize = min(cfg.bufsize, MAX_STEP)
+        # A socket or pty of our own is written without blocking: a large step
+        # into a peer that is itself blocked writing to us (EXEC:cat, an echo
+        # server) would otherwise deadlock both. What it cannot take now waits
+        # in ``backlog`` (or in the splice pipe) and the loop selects for
+        # writability before this direction reads again.
+        self.backlog = None
+        self.nb_flags = None
+        self.nb_fd = -1
+        if stream and _raw_fd(dst, "write") and _peer_blocks(dst.wfd):
+            try:
+                flags = fcntl.fcntl(dst.wfd, fcntl.F_GETFL)
+                if not flags & os.O_NONBLOCK:
+                    fcntl.fcntl(dst.wfd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+                self.nb_flags = flags
+                self.nb_fd = dst.wfd
+            except OSError:
+                pass
+        if self.splicer is not None:
+            self.splicer.nonblocking = self.nb_flags is not None
 
-    def close(self) -> None:
+    def close(self, flush: bool = True, own_fds=()) -> None:
+        """Write out what is still held (blocking, as socat's writes), then restore.
+
+        Not after an error, nor into a pipe this relay itself reads (PIPE):
+        nobody would ever take it."""
+        if self.nb_flags is not None and (not flush or _same_pipe(self.nb_fd, own_fds)):
+            self.backlog = None
+            if self.splicer is not None:
+                self.splicer.held = 0
+        if self.nb_flags is not None:
+            if self.dst.wfd != self.nb_fd:
+                self.nb_flags = None        # half-closed already: nothing held
+                return self._close_splicer()
+            try:
+                fcntl.fcntl(self.nb_fd, fcntl.F_SETFL, self.nb_flags)
+            except OSError:
+                pass
+            self.nb_flags = None
+            try:
+                if self.backlog is not None:
+                    data, self.backlog = self.backlog, None
+                    self.dst.write(data)
+                if self.splicer is not None:
+                    self.splicer.flush()
+            except (OSError, SocatError) as e:
+                LOG.error(f"write({self.dst.wfd}): {getattr(e, 'strerror', None) or e}")
+        self._close_splicer()
+
+    def _close_splicer(self) -> None:
         if self.splicer is not None:
             self.splicer.close()
+
+    def _flush_backlog(self) -> int:
+        """Move what the destination could not take before; -1 when it still cannot."""
+        view = self.backlog
+        try:
+            n = _write_some(self.dst.wfd, view)
+        except OSError as e:
+            raise SocatError(f"write({self.dst.wfd}, {len(view)}): {e.strerror}") from None
+        if n < len(view):
+            self.backlog = view[n:]
+            self.wait_write = True
+        else:
+            self.backlog = None
+        return n or -1
 
     def transfer(self, closing: bool, nowait: bool = False) -> int:
         """Move one block; 0 means EOF (or nothing), -1 error handled.
 
         ``nowait``: a further packet of a burst, read only if already queued."""
+        if self.backlog is not None:
+            return self._flush_backlog()
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
         if self.splicer is not None:
             moved = self.splicer.move(n)
@@ -178,7 +247,13 @@ class _Direction:
             if self.dumper:
                 self.dumper.dump(data)
             try:
-                self.dst.write(data)
+                if self.nb_flags is not None:
+                    k = _write_some(self.dst.wfd, data)
+                    if k < len(data):
+                        self.backlog = memoryview(data)[k:]
+                        self.wait_write = True
+                else:
+                    self.dst.write(data)
             except OSError as e:
                 raise SocatError(f"write({self.dst.wfd}, {len(data)}): {e.strerror}") from None
             self.moved += len(data)
@@ -207,6 +282,48 @@ def _is_pipe(fd) -> bool:
         return fd is not None and fd >= 0 and stat.S_ISFIFO(os.fstat(fd).st_mode)
     except OSError:
         return False
+
+
+def _peer_blocks(fd) -> bool:
+    """A socket, pipe or terminal this process opened (not one of stdio, which
+    is shared with others and keeps its flags): its writes may wait for a peer."""
+    if fd is None or fd <= 2:
+        return False
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode) or (stat.S_ISCHR(mode) and os.isatty(fd))
+
+
+def _same_pipe(fd, fds) -> bool:
+    """``fd`` writes into a pipe one of ``fds`` reads."""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISFIFO(st.st_mode):
+            return False
+        for other in fds:
+            if other is not None and other >= 0 and other != fd:
+                o = os.fstat(other)
+                if (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def _write_some(fd: int, data) -> int:
+    """Write without blocking: the byte count the destination took (maybe 0)."""
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        try:
+            done += os.write(fd, view[done:])
+        except InterruptedError:
+            continue
+        except BlockingIOError:
+            break
+    return done
 
 
 def _raw_fd(ep, method: str) -> bool:
@@ -246,7 +363,9 @@ class _Splicer:
         self.dst_pipe = _is_pipe(self.wfd)
         self.direct = self.src_pipe or self.dst_pipe
         self.pipe = None
-        self.blocked = False        # the destination pipe was full: wait for it
+        self.blocked = False        # the destination was full: wait for it
+        self.nonblocking = False    # the destination fd is O_NONBLOCK (see _Direction)
+        self.held = 0               # bytes in our pipe the destination has yet to take
 
     def close(self) -> None:
         if self.pipe is not None:
@@ -261,6 +380,9 @@ class _Splicer:
         """Move up to n bytes: count, 0 at EOF, -1 for nothing now, None: no splice."""
         if self.direct:
             return self._direct(n)
+        if self.held:
+            self._drain(self.held)
+            return -1                # no new bytes from the source this step
         if self.pipe is None:
             self.pipe = os.pipe2(os.O_CLOEXEC)
             try:
@@ -296,6 +418,10 @@ class _Splicer:
             if self.dst_pipe:
                 self.blocked = True
                 return -1
+            if self.nonblocking:
+                # source empty or destination full: the loop selects for both
+                self.blocked = True
+                return -1
             # source empty or destination full (either may be non-blocking):
             # wait until the destination takes data, then let select() decide
             select.select([], [self.wfd], [], 1.0)
@@ -307,15 +433,27 @@ class _Splicer:
                 raise SocatError(f"write({self.wfd}, {n}): {e.strerror}") from None
             raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
 
+    def flush(self) -> None:
+        """At the end: what our pipe still holds goes out, waiting as long as needed."""
+        self.nonblocking = False
+        if self.held and self.pipe is not None:
+            self._drain(self.held)
+
     def _drain(self, left: int) -> None:
-        """Everything in our pipe into the destination (blocking like write())."""
+        """Our pipe into the destination: all of it (blocking like write()), or
+        with a non-blocking destination what it takes, the rest ``held``."""
         pr = self.pipe[0]
+        self.held = 0
         while left:
             try:
                 k = os.splice(pr, self.wfd, left, flags=os.SPLICE_F_MOVE)
             except InterruptedError:
                 continue
             except BlockingIOError:
+                if self.nonblocking:
+                    self.held = left
+                    self.blocked = True
+                    return
                 select.select([], [self.wfd], [], 1.0)
                 continue
             except OSError as e:
@@ -375,6 +513,7 @@ class Relay:
                 wake_r = _install_sigchld()
         closing_deadline = None
         last_action = time.monotonic()
+        failed = False
         try:
             while not self.stop_requested:
                 active = [d for d in self.dirs if not d.eof]
@@ -454,9 +593,13 @@ class Relay:
                     if closing_deadline is None:
                         closing_deadline = time.monotonic() + cfg.closing_timeout
             return 0
+        except BaseException:
+            failed = True
+            raise
         finally:
+            own = (self.ep1.rfd, self.ep2.rfd)
             for d in self.dirs:
-                d.close()
+                d.close(flush=not failed, own_fds=own)
             if wake_r is not None:
                 _uninstall_sigchld(wake_r)
 
