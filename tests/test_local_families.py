@@ -66,8 +66,15 @@ def test_unlink_early_and_close(tmp_path):
 
 
 def test_unnamed_pipe_echoes():
-    r = run_pysocat("-", "PIPE", input=b"echo me")
+    r = run_pysocat("-ddd", "-", "PIPE", input=b"echo me")
     assert r.returncode == 0 and r.stdout == b"echo me"
+    # socat's I lines: pipe({r,w}) -> 0, and close(w) when the other side is at EOF
+    texts = log_texts(r.stderr)
+    m = next(re.fullmatch(r"I pipe\(\{(\d+),(\d+)\}\) -> 0", t) for t in texts
+             if t.startswith("I pipe("))
+    assert texts.index("N writing to and reading from unnamed pipe") == \
+        texts.index(m.group(0)) + 1
+    assert f"I close({m.group(2)})" in texts[texts.index("N socket 1 (fd 0) is at EOF"):]
 
 
 def test_named_pipe(tmp_path):

@@ -100,6 +100,8 @@ class Endpoint:
                     LOG.warn(f"shutdown({self.wfd}, 1): {e.strerror}")
             return
         if self.wfd != self.rfd and self.wfd > 2:
+            # socat's xioshutdown() of a PIPE / 2PIPE: Close() of the write end
+            LOG.info(f"close({self.wfd})")
             _close_quiet(self.wfd)
             self.wfd = -1
 
