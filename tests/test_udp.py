@@ -479,3 +479,53 @@ def test_queued_datagrams_all_relayed_in_order_whole(bufsize):
             bg.stop()
     want = [bytes([i % 256]) * min(i, bufsize or i) for i in range(1, count + 1)]
     assert got == want
+
+
+def _udp_drops(port):
+    """The kernel's drop counter of the UDP socket bound to 127.0.0.1:port."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if parts[1] == want:
+                return int(parts[-1])
+    raise AssertionError(f"no UDP socket on 127.0.0.1:{port}")
+
+
+def test_overload_drops_whole_datagrams_and_every_one_is_accounted():
+    """More datagrams than the relay's socket holds: the kernel drops some (its
+    counter says how many), every other one arrives whole and unaltered."""
+    port = free_port()
+    count, size = 3000, 1000
+    with udp() as sink:
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        sink_port = sink.getsockname()[1]
+        with Bg("-u", f"UDP4-RECV:{port},bind=127.0.0.1,rcvbuf=65536",
+                f"UDP4-SENDTO:127.0.0.1:{sink_port}") as bg:
+            assert wait_bound(port)
+            os.kill(bg.p.pid, signal.SIGSTOP)       # overload: nobody reads now
+            try:
+                with udp() as src:
+                    for i in range(count):
+                        src.sendto(i.to_bytes(4, "big") * (size // 4), ("127.0.0.1", port))
+                relay_drops = _udp_drops(port)
+            finally:
+                os.kill(bg.p.pid, signal.SIGCONT)
+            got = []
+            sink.settimeout(1.0)
+            try:
+                while len(got) < count:
+                    got.append(sink.recv(2 * size))
+            except socket.timeout:
+                pass
+            sink_drops = _udp_drops(sink_port)
+            bg.stop()
+    assert relay_drops > 0                              # it was overloaded
+    assert len(got) + relay_drops + sink_drops == count
+    seqs = []
+    for d in got:
+        assert len(d) == size                           # whole, never truncated
+        seq = d[:4]
+        assert d == seq * (size // 4)
+        seqs.append(int.from_bytes(seq, "big"))
+    assert seqs == sorted(seqs)                         # in order
