@@ -198,6 +198,8 @@ def _on_signal(signum, frame):
     text = f"exiting on signal {signum}"
     if signum == signal.SIGQUIT:
         LOG.error(text)
+        # socat's error message in its handler already reports the exit once
+        LOG.notice(f"exit({128 + signum})")
     elif signum == signal.SIGTERM:
         LOG.warn(text)
     else:

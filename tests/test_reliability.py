@@ -6,9 +6,10 @@ import time
 
 import os as _os
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import PYSOCAT, log_texts, run_pysocat
+from conftest import PYSOCAT, SOCAT, log_texts, needs_socat, run_pysocat
 from pysocat.addresses import registry
 from pysocat.core import resolve
 from pysocat.errors import SocatError
@@ -107,3 +108,27 @@ def test_epipe_on_closed_reader_is_reported_not_raised():
     p = subprocess.run(f"yes | {' '.join(PYSOCAT)} -u - - | head -c 10 >/dev/null",
                        shell=True, capture_output=True, timeout=30)
     assert b"Traceback" not in p.stderr
+
+
+def _signal_while_listening(prog, sig):
+    """``prog`` waits in accept() (the open phase) and gets ``sig``."""
+    from sockhelp import free_port
+    port = free_port()
+    p = subprocess.Popen(prog + ["-d", "-d", f"TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr", "-"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    want = f"0100007F:{port:04X}"
+    while time.monotonic() < deadline:          # until it listens
+        with open("/proc/net/tcp") as f:
+            if any(line.split()[1] == want and line.split()[3] == "0A" for line in f.readlines()[1:]):
+                break
+        time.sleep(0.02)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=10)
+    return p.returncode, [t for t in log_texts(err) if "listening on" not in t]
+
+
+@needs_socat
+@pytest.mark.parametrize("sig", [1, 2, 3, 15])
+def test_signal_during_open_as_socat(sig):
+    assert _signal_while_listening(PYSOCAT, sig) == _signal_while_listening([SOCAT], sig)
