@@ -3,7 +3,8 @@
 A fast producer feeds one end, a consumer that reads in throttled steps drains
 the other, and both ends' SHA-256 must agree: partial writes, EAGAIN, short
 splices and half-close on the way are all pysocat's to get right. ``make test``
-moves 8 MiB per pairing; ``make soak`` (PYSOCAT_SOAK=1) moves 1 GiB.
+moves 8 MiB per pairing; ``make soak`` (PYSOCAT_SOAK=1) moves 1 GiB. A long
+transfer also shows the relay's memory stays constant.
 """
 import hashlib
 import os
@@ -90,3 +91,46 @@ def test_no_byte_lost_through(pairing, tmp_path):
                        capture_output=True, timeout=TIMEOUT, env=env)
     assert p.returncode == 0, p.stderr.decode()[-2000:]
     assert p.stdout.decode().strip() == expected(SIZE)
+
+
+def _rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@pytest.mark.parametrize("relay", [["-t", "60", "-", "EXEC:cat"], ["-u", "-", "-"]])
+def test_memory_stays_constant_during_a_long_transfer(relay):
+    """The relay's resident size does not grow with the bytes moved (sampled
+    every 50 ms; after the first quarter of the run it may move by 2 MiB at most)."""
+    size = SIZE if SOAK else 256 << 20
+    prod = subprocess.Popen([sys.executable, "-c", PRODUCER, str(size)], stdout=subprocess.PIPE)
+    relay_p = subprocess.Popen(PYSOCAT + relay, stdin=prod.stdout, stdout=subprocess.PIPE)
+    prod.stdout.close()
+    cons = subprocess.Popen([sys.executable, "-c", CONSUMER], stdin=relay_p.stdout,
+                            stdout=subprocess.PIPE)
+    relay_p.stdout.close()
+    samples = []
+    try:
+        import time
+        deadline = time.monotonic() + TIMEOUT
+        while relay_p.poll() is None and time.monotonic() < deadline:
+            rss = _rss_kib(relay_p.pid)
+            if rss:
+                samples.append(rss)
+            time.sleep(0.05)
+        out, _ = cons.communicate(timeout=60)
+    finally:
+        for p in (prod, relay_p, cons):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert out.decode().strip() == expected(size)
+    assert len(samples) >= 8, "the transfer was too short to sample"
+    settled = samples[len(samples) // 4:]
+    assert max(settled) - settled[0] <= 2048, samples
