@@ -529,3 +529,41 @@ def test_overload_drops_whole_datagrams_and_every_one_is_accounted():
         assert d == seq * (size // 4)
         seqs.append(int.from_bytes(seq, "big"))
     assert seqs == sorted(seqs)                         # in order
+
+
+def test_shut_null_sends_an_empty_datagram_to_the_sendto_peer():
+    """shut-null at EOF: the empty packet goes through sendto (socat's xiowrite)."""
+    rx = udp()
+    port = rx.getsockname()[1]
+    try:
+        r = run_pysocat("-d", "-d", "-u", "-", f"UDP-SENDTO:127.0.0.1:{port},shut-null",
+                        input=b"one\n")
+        assert r.returncode == 0, r.stderr
+        assert rx.recvfrom(100)[0] == b"one\n"
+        assert rx.recvfrom(100)[0] == b""
+    finally:
+        rx.close()
+    texts = log_texts(r.stderr)
+    eof = texts.index("N socket 1 (fd 0) is at EOF")
+    assert texts[eof + 1].startswith("N local address: AF=2 0.0.0.0:")
+
+
+@pytest.mark.parametrize("debug", [[], ["-d", "-d"]])
+def test_null_eof_ends_the_receiver_at_an_empty_datagram(tmp_path, debug):
+    """socat test 208 SHUTNULLEOF: only what came before the empty packet is kept."""
+    port = free_port()
+    out = tmp_path / "out"
+    with Bg(*debug, "-u", f"UDP-RECV:{port},null-eof", f"CREAT:{out}") as bg:
+        assert wait_bound(port)
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            tx.sendto(b"first\n", ("127.0.0.1", port))
+            tx.sendto(b"", ("127.0.0.1", port))
+            assert bg.p.wait(timeout=5) == 0
+            tx.sendto(b"late\n", ("127.0.0.1", port))
+        finally:
+            tx.close()
+        _, texts = bg.stop()
+    assert out.read_bytes() == b"first\n"
+    if debug:
+        assert texts[-2:] == ["N socket 1 (fd 3) is at EOF", "N exiting with status 0"]

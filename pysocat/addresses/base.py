@@ -49,6 +49,7 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
             opts.apply(phase, f)
     ep.ignoreeof = bool(opts.get("ignoreeof", 0))
     ep.readbytes = int(opts.get("readbytes", 0) or 0)
+    ep.null_eof = bool(opts.get("null-eof", 0))   # datagram sockets: empty packet = EOF
     if opts.get("cr"):
         ep.lineterm = LT_CR
     if opts.get("crnl"):

@@ -81,9 +81,11 @@ class Endpoint:
         if self.shut is None and self.end_close and self.is_socket:
             return                # END_CLOSE: a socket is only closed at the end
         if self.shut == "null":
+            # socat's XIOSHUT_NULL: an empty write through the address's own
+            # write (sendto for UDP-SENDTO and friends)
             try:
-                os.write(self.wfd, b"")
-            except OSError:
+                self.write(b"")
+            except (OSError, SocatError):
                 pass
             return
         if self.is_socket and self.shut != "close":
