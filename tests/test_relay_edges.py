@@ -43,3 +43,138 @@ def test_blocksize_errors_match_socat(b):
     mine, theirs = run_pysocat(*args), run_socat(*args)
     assert mine.returncode == theirs.returncode == 1
     assert log_texts(mine.stderr) == log_texts(theirs.stderr)
+
+
+def test_incomplete_writes_to_nonblocking_fifo_arrive_whole(tmp_path):
+    """socat test 317 INCOMPLETE_WRITE: one 100000 byte block into a
+    non-blocking named pipe (more than the pipe holds) arrives complete."""
+    import os
+    import subprocess
+    import time
+    from conftest import PYSOCAT
+    fifo = tmp_path / "p"
+    reader = subprocess.Popen(PYSOCAT + ["-u", f"PIPE:{fifo}", "STDOUT"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(fifo) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        w = run_pysocat("-u", "-b", "100000", "OPEN:/dev/zero,readbytes=100000",
+                        f"FILE:{fifo},o-nonblock")
+        out, err = reader.communicate(timeout=20)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert w.returncode == 0, w.stderr
+    assert reader.returncode == 0, err
+    assert out == b"\0" * 100000
+
+
+def _dead_reader_fifo(tmp_path):
+    """A FIFO whose reader takes one byte and goes away (socat tests 203/204)."""
+    import os
+    import subprocess
+    import time
+    from conftest import PYSOCAT
+    fifo = tmp_path / "p"
+    reader = subprocess.Popen(PYSOCAT + ["-u", f"PIPE:{fifo},readbytes=1", "/dev/null"],
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(fifo) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return fifo, reader
+
+
+def _feed_dot_then_newline():
+    import subprocess
+    return subprocess.Popen(["sh", "-c", "echo .; sleep 0.5; echo"], stdout=subprocess.PIPE)
+
+
+def _run_writer(args, fifo, stdout=None):
+    import subprocess
+    from conftest import PYSOCAT
+    feeder = _feed_dot_then_newline()
+    try:
+        return subprocess.run(PYSOCAT + args, stdin=feeder.stdout, stdout=stdout,
+                              stderr=subprocess.PIPE, timeout=20)
+    finally:
+        feeder.stdout.close()
+        feeder.wait(timeout=10)
+
+
+def _finish(reader):
+    reader.communicate(timeout=10)
+    assert reader.returncode == 0
+
+
+@pytest.mark.parametrize("name", ["cool-write", "coolwrite"])
+def test_cool_write_makes_epipe_a_notice_unidirectional(tmp_path, name):
+    """socat test 203 COOLWRITE: -u, the write into the FIFO fails EPIPE."""
+    fifo, reader = _dead_reader_fifo(tmp_path)
+    try:
+        r = _run_writer(["-d", "-d", "-u", "-", f"file:{fifo},{name}"], fifo)
+    finally:
+        _finish(reader)
+    assert r.returncode == 0, r.stderr
+    texts = log_texts(r.stderr)
+    assert not [t for t in texts if t.startswith("E ")]
+    notice = [t for t in texts if t.startswith("N write(")]
+    assert len(notice) == 1
+    assert notice[0].startswith("N write(3, 0x") and notice[0].endswith(", 1): Broken pipe")
+    assert texts[-2:] == ["N socket 1 to socket 2 is in error", "N exiting with status 0"]
+
+
+def test_without_cool_write_epipe_is_an_error(tmp_path):
+    fifo, reader = _dead_reader_fifo(tmp_path)
+    try:
+        r = _run_writer(["-u", "-", f"file:{fifo}"], fifo)
+    finally:
+        _finish(reader)
+    assert r.returncode == 1
+    assert log_texts(r.stderr) == ["E write(3, 1): Broken pipe"]
+
+
+def test_cool_write_on_bidirectional_stdio(tmp_path):
+    """socat test 204 COOLSTDIO: -,cool-write PIPE with stdout the FIFO."""
+    fifo, reader = _dead_reader_fifo(tmp_path)
+    try:
+        with open(fifo, "wb") as out:
+            r = _run_writer(["-d", "-d", "-,cool-write", "pipe"], fifo, stdout=out)
+    finally:
+        _finish(reader)
+    assert r.returncode == 0, r.stderr
+    texts = log_texts(r.stderr)
+    assert not [t for t in texts if t.startswith("E ")]
+    assert "N socket 2 to socket 1 is in error" in texts
+    assert [t for t in texts if t.startswith("N write(1, 0x")] != []
+    assert texts[-1] == "N exiting with status 0"
+
+
+@needs_socat
+def test_cool_write_texts_match_socat(tmp_path):
+    import re
+    results = []
+    for prog in (None, "socat"):
+        fifo, reader = _dead_reader_fifo(tmp_path)
+        try:
+            args = ["-d", "-d", "-u", "-", f"file:{fifo},cool-write"]
+            if prog:
+                import subprocess
+                from conftest import SOCAT
+                feeder = _feed_dot_then_newline()
+                try:
+                    r = subprocess.run([SOCAT] + args, stdin=feeder.stdout,
+                                       stderr=subprocess.PIPE, timeout=20)
+                finally:
+                    feeder.stdout.close()
+                    feeder.wait(timeout=10)
+            else:
+                r = _run_writer(args, fifo)
+        finally:
+            _finish(reader)
+        texts = [re.sub(r"\(\d+, 0x[0-9a-f]+,", "(FD, PTR,", t) for t in log_texts(r.stderr)]
+        texts = [re.sub(r"\[\d+,\d+\] and \[\d+,\d+\]", "FDS", t) for t in texts]
+        results.append((r.returncode, texts))
+        fifo.unlink()
+    assert results[0] == results[1]

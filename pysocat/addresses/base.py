@@ -50,6 +50,7 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
     ep.ignoreeof = bool(opts.get("ignoreeof", 0))
     ep.readbytes = int(opts.get("readbytes", 0) or 0)
     ep.null_eof = bool(opts.get("null-eof", 0))   # datagram sockets: empty packet = EOF
+    ep.cool_write = bool(opts.get("cool-write", 0))
     if opts.get("cr"):
         ep.lineterm = LT_CR
     if opts.get("crnl"):

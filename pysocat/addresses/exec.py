@@ -220,7 +220,10 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
     child.pty = usepty
     ep.children.append(child)
     ep.child = child
-    return finish(ep, opts)
+    finish(ep, opts)
+    if usepipes and ctx.mode == RDWR:
+        ep.cool_write = False       # socat's two-pipe writes do not look at cool-write
+    return ep
 
 
 def _open_pty(useptmx: bool, opts) -> tuple[int, int]:

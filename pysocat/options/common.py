@@ -29,6 +29,8 @@ opt("o-nonblock", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NONBLOCK), "non-block
 opt("o-noatime", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NOATIME), "do not update the access time", ("noatime",), nick="noatime")
 opt("async", "BOOL", "FD,OPEN", "LATE", ("fdflag", os.O_ASYNC), "signal-driven I/O", ("o-async",))
 opt("cloexec", "BOOL", "FD", "LATE", ("cloexec",), "close on exec")
+opt("cool-write", "BOOL", "FD", "INIT", ("addr",),
+    "a write failing with EPIPE or ECONNRESET is a notice, not an error", ("coolwrite",), nick="coolwrite")
 opt("flock-ex", "BOOL", "FD", "FD", ("flock", "LOCK_EX"), "exclusive flock(2), waits", ("flock",), nick="flock")
 opt("flock-ex-nb", "BOOL", "FD", "FD", ("flock", "LOCK_EX_NB"), "exclusive flock(2), fails at once", ("flock-nb",), nick="flock-nb")
 opt("flock-sh", "BOOL", "FD", "FD", ("flock", "LOCK_SH"), "shared flock(2), waits")

@@ -37,6 +37,7 @@ class Endpoint:
         self.lineterm = LT_RAW
         self.escape = -1
         self.null_eof = False
+        self.cool_write = False  # EPIPE/ECONNRESET on write: notice, direction in error
         self.end_close = False   # close instead of shutdown at end
         self.shut = None         # None (default) | "none" | "down" | "close" | "null"
         self.children: list = []  # pids to reap on close
@@ -130,6 +131,7 @@ class DualEndpoint(Endpoint):
         self.datagram = reader.datagram or writer.datagram
         for attr in ("ignoreeof", "readbytes", "escape", "null_eof"):
             setattr(self, attr, getattr(reader, attr))
+        self.cool_write = writer.cool_write
         self.lineterm = reader.lineterm
         self.wlineterm = writer.lineterm
 

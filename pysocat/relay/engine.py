@@ -47,6 +47,8 @@ POLL_INTERVAL = 1.0   # socat's pollintv for ignoreeof
 STREAM_BUFSIZE = 1 << 17   # a stream step without -b (splice or read/write)
 BURST = 64         # packets one wake-up may move from a read_nowait() source
 SPLICE_PIPE_SIZE = 1 << 20  # asked for with F_SETPIPE_SZ; the kernel may give less
+IN_ERROR = -2      # transfer(): the write failed, cool-write made it a notice
+_COOL = frozenset({errno.EPIPE, errno.ECONNRESET})
 _NO_SPLICE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE,
                         errno.EBADF})
 
@@ -90,6 +92,17 @@ def check_bufsize(bufsize: int) -> int:
         except (OSError, OverflowError):
             raise SocatError("posix_memalign(): Cannot allocate memory") from None
     return bufsize
+
+
+def _write_error(fd: int, n: int, exc: OSError, consumed: bool = True) -> SocatError:
+    """socat's E write(...) failure, carrying the errno for cool-write.
+
+    ``consumed`` False: the failed splice took nothing from the source."""
+    err = SocatError(f"write({fd}, {n}): {exc.strerror}")
+    err.errno = exc.errno
+    err.strerror = exc.strerror
+    err.wfd, err.count, err.consumed = fd, n, consumed
+    return err
 
 
 def _error(text: str) -> None:
@@ -209,7 +222,24 @@ class _Direction:
             return self._flush_backlog()
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
         if self.splicer is not None:
-            moved = self.splicer.move(n)
+            try:
+                moved = self.splicer.move(n)
+            except SocatError as e:
+                err = getattr(e, "errno", None)
+                cool = err in _COOL and self.dst.cool_write
+                if getattr(e, "consumed", True):
+                    if not cool:
+                        raise
+                    LOG.notice(f"write({e.wfd}, 0x{id(self):x}, {e.count}): {e.strerror}")
+                    return IN_ERROR
+                if err != errno.EPIPE and not cool:
+                    raise
+                # nothing was taken from the source: read and write it from now
+                # on, so that socat's read() then write() reports the failure
+                # (with the byte count read) or, with cool-write, its notice
+                self.splicer.close()
+                self.splicer = None
+                return self.transfer(closing, nowait)
             if moved is not None:
                 if self.splicer.blocked:
                     self.splicer.blocked = False
@@ -255,6 +285,12 @@ class _Direction:
                 else:
                     self.dst.write(data)
             except OSError as e:
+                if e.errno in _COOL and self.dst.cool_write:
+                    # socat's xiowrite() with cool-write: a notice, the
+                    # direction is then "in error"
+                    LOG.notice(f"write({self.dst.wfd}, 0x{id(data):x}, {len(data)}): "
+                               f"{e.strerror}")
+                    return IN_ERROR
                 raise SocatError(f"write({self.dst.wfd}, {len(data)}): {e.strerror}") from None
             self.moved += len(data)
             if LOG.level <= 1:
@@ -430,7 +466,7 @@ class _Splicer:
             if e.errno in _NO_SPLICE:
                 return None
             if e.errno == errno.EPIPE or (e.errno == errno.ECONNRESET and self.src_pipe):
-                raise SocatError(f"write({self.wfd}, {n}): {e.strerror}") from None
+                raise _write_error(self.wfd, n, e, consumed=False) from None
             raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
 
     def flush(self) -> None:
@@ -460,7 +496,7 @@ class _Splicer:
                 if e.errno in _NO_SPLICE:
                     self._drain_copy(left)  # the destination cannot splice
                     return
-                raise SocatError(f"write({self.wfd}, {left}): {e.strerror}") from None
+                raise _write_error(self.wfd, left, e) from None
             left -= k
 
     def _drain_copy(self, left: int) -> None:
@@ -473,7 +509,7 @@ class _Splicer:
             try:
                 self.dst.write(data)
             except OSError as e:
-                raise SocatError(f"write({self.wfd}, {len(data)}): {e.strerror}") from None
+                raise _write_error(self.wfd, len(data), e) from None
             left -= len(data)
         # from now on this direction reads and writes: make move() report that
         self.close()
@@ -568,6 +604,8 @@ class Relay:
                         # whatever is already queued, before the next select()
                         k -= 1
                         res = d.transfer(closing_deadline is not None, True)
+                        if res == IN_ERROR:
+                            break
                         if res < 0:
                             res = 1
                             break
@@ -575,6 +613,14 @@ class Relay:
                         if cfg.total_timeout is not None:
                             last_action = time.monotonic()
                         d.polling = False
+                        continue
+                    if res == IN_ERROR:
+                        # socat: closing starts; -u/-U end here (exit 0)
+                        LOG.notice(f"socket {d.index} to socket {3 - d.index} is in error")
+                        if len(self.dirs) == 1:
+                            return 0
+                        if closing_deadline is None:
+                            closing_deadline = time.monotonic() + cfg.closing_timeout
                         continue
                     if res < 0:
                         continue
