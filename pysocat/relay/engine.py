@@ -206,6 +206,11 @@ class _Direction:
         try:
             n = _write_some(self.dst.wfd, view)
         except OSError as e:
+            if e.errno in _COOL and self.dst.cool_write:
+                self.backlog = None
+                self.wait_write = False
+                LOG.notice(f"write({self.dst.wfd}, 0x{id(view):x}, {len(view)}): {e.strerror}")
+                return IN_ERROR
             raise SocatError(f"write({self.dst.wfd}, {len(view)}): {e.strerror}") from None
         if n < len(view):
             self.backlog = view[n:]
