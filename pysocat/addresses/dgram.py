@@ -478,25 +478,12 @@ class _ChildWaiter:
             LOG.info("xiosigaction_hasread() finished")
 
     def fork(self) -> int:
-        import sys
-        try:
-            sys.stderr.flush()
-        except Exception:
-            pass
-        try:
-            pid = os.fork()
-        except OSError as e:
-            raise SocatError(f"fork(): {e.strerror}") from None
-        if pid == 0:
+        def in_child():
             self._undo()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.sigs)
-            me = os.getpid()
-            LOG.info(f"just born: child process {me}")
-            S.set_env("PID", str(me))
-            S.set_env("PPID", str(os.getppid()))
-            return 0
-        LOG.notice(f"forked off child process {pid}")
-        self.waitingfor = pid
+        pid = S.fork_server_child(in_child)
+        if pid:
+            self.waitingfor = pid
         return pid
 
     def wait(self, pid: int) -> bool:

@@ -797,16 +797,7 @@ class ForkManager:
 
     def fork(self, close_in_child=()) -> int:
         """fork(); 0 in the child (signal setup undone), the pid in the parent."""
-        import sys
-        try:
-            sys.stderr.flush()
-        except Exception:
-            pass
-        try:
-            pid = os.fork()
-        except OSError as e:
-            raise SocatError(f"fork(): {e.strerror}") from None
-        if pid == 0:
+        def in_child():
             self.uninstall()
             self.children.clear()
             for obj in close_in_child:
@@ -814,14 +805,34 @@ class ForkManager:
                     obj.close() if hasattr(obj, "close") else os.close(obj)
                 except OSError:
                     pass
-            me = os.getpid()
-            LOG.info(f"just born: child process {me}")
-            set_env("PID", str(me))
-            set_env("PPID", str(os.getppid()))
-            return 0
-        self.children.add(pid)
-        LOG.notice(f"forked off child process {pid}")
+        pid = fork_server_child(in_child)
+        if pid:
+            self.children.add(pid)
         return pid
+
+
+def fork_server_child(in_child) -> int:
+    """socat's xio_fork() for servers: stderr flushed, fork, ``in_child()`` run in
+    the child before its "just born" line and SOCAT_PID/SOCAT_PPID; the parent
+    logs "forked off child process". Returns 0 in the child, the pid in the parent."""
+    import sys
+    try:
+        sys.stderr.flush()
+    except Exception:
+        pass
+    try:
+        pid = os.fork()
+    except OSError as e:
+        raise SocatError(f"fork(): {e.strerror}") from None
+    if pid == 0:
+        in_child()
+        me = os.getpid()
+        LOG.info(f"just born: child process {me}")
+        set_env("PID", str(me))
+        set_env("PPID", str(os.getppid()))
+        return 0
+    LOG.notice(f"forked off child process {pid}")
+    return pid
 
 
 # ---------------------------------------------------------------------------
