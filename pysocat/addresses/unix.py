@@ -179,21 +179,31 @@ def _connect_loop(ctx, opts, pf, socktype, them, us):
         policy.sleep()
 
 
-def open_connect(abstract: bool):
-    def opener(ctx, row, spec, opts, params):
-        S = _sockmod()
-        import socket
-        name = params[0]
-        pf = S.socket_pf(opts, S.AF_UNIX)
-        them = unix_addr(name, abstract)
-        unlink_close = bool(opts.get("unlink-close", 1)) if not abstract else False
-        us = _client_bind(opts, abstract)
-        LOG.notice(f"opening connection to {them.info()}")
-        sock = _connect_loop(ctx, opts, pf, socket.SOCK_STREAM, them, us)
-        ep = _endpoint(sock, spec, opts, them, _local(sock))
-        if unlink_close and us is not None and isinstance(us.addr, str):
+class _Client:
+    """What UNIX-CONNECT and UNIX-SENDTO share: the peer, the bind address, and
+    unlink-close of a bound client socket file (on by default)."""
+
+    def __init__(self, opts, name, abstract):
+        self.S = S = _sockmod()
+        self.pf = S.socket_pf(opts, S.AF_UNIX)
+        self.them = unix_addr(name, abstract)
+        self.unlink_close = bool(opts.get("unlink-close", 1)) if not abstract else False
+        self.us = _client_bind(opts, abstract)
+
+    def finish(self, ep, opts):
+        us = self.us
+        if self.unlink_close and us is not None and isinstance(us.addr, str):
             ep.on_close.append(lambda: _unlink_close(us.addr))
         return _finish(ep, opts)
+
+
+def open_connect(abstract: bool):
+    def opener(ctx, row, spec, opts, params):
+        import socket
+        c = _Client(opts, params[0], abstract)
+        LOG.notice(f"opening connection to {c.them.info()}")
+        sock = _connect_loop(ctx, opts, c.pf, socket.SOCK_STREAM, c.them, c.us)
+        return c.finish(_endpoint(sock, spec, opts, c.them, _local(sock)), opts)
     return opener
 
 
@@ -206,20 +216,13 @@ def _local(sock):
 
 def open_sendto(abstract: bool):
     def opener(ctx, row, spec, opts, params):
-        S = _sockmod()
         import socket
-        name = params[0]
-        pf = S.socket_pf(opts, S.AF_UNIX)
-        them = unix_addr(name, abstract)
-        unlink_close = bool(opts.get("unlink-close", 1)) if not abstract else False
-        us = _client_bind(opts, abstract)
-        sock = S.dgram_socket(opts, pf, socket.SOCK_DGRAM, 0, us)
-        ep = _endpoint(sock, spec, opts, them, _local(sock), datagram=True)
-        ep.sendto = them
+        c = _Client(opts, params[0], abstract)
+        sock = c.S.dgram_socket(opts, c.pf, socket.SOCK_DGRAM, 0, c.us)
+        ep = _endpoint(sock, spec, opts, c.them, _local(sock), datagram=True)
+        ep.sendto = c.them
         ep.recvfrom = True
-        if unlink_close and us is not None and isinstance(us.addr, str):
-            ep.on_close.append(lambda: _unlink_close(us.addr))
-        return _finish(ep, opts)
+        return c.finish(ep, opts)
     return opener
 
 
