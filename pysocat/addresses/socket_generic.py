@@ -97,14 +97,20 @@ def _bind_raw(opts, pf: int):
     return None if text is None else _raw(pf, text)
 
 
-def open_connect(ctx, row, spec, opts, params):
-    S = _S()
+def _stream_params(opts, params):
+    """SOCKET-CONNECT/-LISTEN's <domain>:<protocol>: pf (pf= wins), type
+    (so-type, default SOCK_STREAM) and protocol."""
     import socket
     pf = _num(params[0])
     proto = _num(params[1])
-    pf = S.socket_pf(opts, pf)
+    pf = _S().socket_pf(opts, pf)
     socktype = opts.get("so-type")
-    socktype = socket.SOCK_STREAM if socktype is None else socktype
+    return pf, socket.SOCK_STREAM if socktype is None else socktype, proto
+
+
+def open_connect(ctx, row, spec, opts, params):
+    S = _S()
+    pf, socktype, proto = _stream_params(opts, params)
     them = _raw(pf, params[2])
     us = _bind_raw(opts, pf)
     LOG.notice(f"opening connection to {them.info()}")
@@ -115,12 +121,7 @@ def open_connect(ctx, row, spec, opts, params):
 
 def open_listen(ctx, row, spec, opts, params):
     S = _S()
-    import socket
-    pf = _num(params[0])
-    proto = _num(params[1])
-    pf = S.socket_pf(opts, pf)
-    socktype = opts.get("so-type")
-    socktype = socket.SOCK_STREAM if socktype is None else socktype
+    pf, socktype, proto = _stream_params(opts, params)
     us = _raw(pf, params[2])
     sock, peer, local = S.listen_accept(ctx, opts, pf, socktype, proto, us,
                                         checker=lambda: _checker(opts))
