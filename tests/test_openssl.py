@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import SOCAT, log_texts, needs_socat, run_pysocat, run_socat
+from conftest import PYSOCAT, SOCAT, log_texts, needs_socat, run_pysocat, run_socat
 from sockhelp import Server, free_port, has_ipv6, norm
 
 OPENSSL = shutil.which("openssl")
@@ -344,3 +344,68 @@ def test_client_info_lines_up_to_the_transfer_are_socats(pki):
         srv.stop()
     assert "I SSL_CTX mode has SSL_MODE_AUTO_RETRY set. Correcting.." in got[0]
     assert got[0] == got[1]
+
+
+def _tls_server_that_drops(pki, mode):
+    """A Python TLS server: handshake, send b"hi\\n", then end the TCP
+    connection without close_notify (FIN for "eof", RST for "rst")."""
+    import ssl
+    import struct
+    import threading
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki["server"])
+    ls = socket.create_server(("127.0.0.1", 0))
+    ls.settimeout(10)
+
+    def serve():
+        try:
+            conn, _ = ls.accept()
+            conn.settimeout(10)
+            tls = ctx.wrap_socket(conn, server_side=True)
+            tls.sendall(b"hi\n")
+            time.sleep(0.3)
+            raw = socket.socket(fileno=tls.detach())
+            if mode == "rst":
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+        except OSError:
+            pass
+        finally:
+            ls.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return ls.getsockname()[1], t
+
+
+@pytest.mark.parametrize("classic", [False, True])
+@pytest.mark.parametrize("mode", ["eof", "rst"])
+def test_peer_ends_tcp_without_close_notify(pki, mode, classic):
+    # OpenSSL 3's SSL_read() returns 0 at a TCP EOF without close_notify: socat
+    # takes it as EOF; a reset is SSL_ERROR_SYSCALL: "SSL_read(): <strerror>"
+    if classic and SOCAT is None:
+        pytest.skip("socat is not installed")
+    port, t = _tls_server_that_drops(pki, mode)
+    argv = ([SOCAT] if classic else PYSOCAT) + [
+        "-dd", "-", f"OPENSSL:localhost:{port},verify=0"]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        rc = p.wait(10)          # stdin stays open: only the peer ends the relay
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    p.stdin.close()
+    out, err = p.stdout.read(), p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    t.join(10)
+    texts = log_texts(err)
+    assert out == b"hi\n"
+    if mode == "eof":
+        assert rc == 0, err
+        assert [x for x in texts if x[0] in "EW"] == []
+        assert any(re.fullmatch(r"N socket 2 \(fd \d+\) is at EOF", x) for x in texts)
+    else:
+        assert rc == 1
+        assert texts[-2:] == ["E SSL_read(): Connection reset by peer", "N exit(1)"]

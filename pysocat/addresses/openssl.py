@@ -351,7 +351,12 @@ class TLSEndpoint(S.SocketEndpoint):
                 data = self.tls.read(n)
             except ssl.SSLWantReadError:
                 self._flush()
-                if filled or not self._fill(False):
+                try:
+                    more = not filled and self._fill(False)
+                except OSError as e:
+                    # SSL_ERROR_SYSCALL with errno set: socat's "SSL_read(): <strerror>"
+                    raise SocatError(f"SSL_read(): {e.strerror}") from None
+                if not more:
                     # a record that carried no data (session ticket, key update)
                     # or one not fully arrived: socat's SSL_read WANT_READ
                     LOG.info("nonblocking operation did not complete")
@@ -361,7 +366,9 @@ class TLSEndpoint(S.SocketEndpoint):
             except ssl.SSLZeroReturnError:
                 return b""
             except ssl.SSLEOFError:
-                raise SocatError("connection closed by peer") from None
+                # TCP EOF without close_notify: OpenSSL 3's SSL_read() returns 0
+                # ("unexpected eof while reading" queued), which socat takes as EOF
+                return b""
             except ssl.SSLSyscallError as e:
                 raise SocatError(f"SSL_read(): {os.strerror(e.errno or errno.EIO)}") from None
             except ssl.SSLError as e:
