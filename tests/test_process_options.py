@@ -124,8 +124,9 @@ def test_signal_passed_to_program(tmp_path, opt, signum):
     import select
     import signal as _signal
     script = tmp_path / "prog.sh"
+    # "ready" only once $pid is set: a signal before that left sleep 10 holding stderr
     script.write_text(f'#!/bin/sh\ntrap "kill \\$pid; exit 3" {signum}\n'
-                      'echo ready\nsleep 10 &\npid=$!\nwait\n')
+                      'sleep 10 &\npid=$!\necho ready\nwait\n')
     script.chmod(0o755)
     p = subprocess.Popen(PYSOCAT + ["-d", "-d", "-u", f"EXEC:{script},{opt}", "-"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
