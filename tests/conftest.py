@@ -36,3 +36,60 @@ def log_texts(stderr: bytes) -> list[str]:
 needs_socat = pytest.mark.skipif(SOCAT is None and not os.environ.get("CI"),
                                  reason="real socat 1.7.4.4 is not installed")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+# Rows socat 1.7.4.4 has in its source but leaves out of a build without the
+# feature: the reference socat here is built without readline (-V shows
+# "#undef WITH_READLINE"). These are the lines its xiohelp.c prints for them
+# when built with it (from the descriptors in xio-readline.c and the names in
+# xioopts.c); socat_help() puts them in where that build would have them.
+UNBUILT_HELP = {
+    "READLINE": {
+        "address": ["      readline\tgroups=FD,READLINE,TERMIOS"],
+        "-hh": ["      history\tgroups=READLINE\tphase=LATE\ttype=STRING",
+                "      noecho\tgroups=READLINE\tphase=LATE\ttype=STRING",
+                "      noprompt\tgroups=READLINE\tphase=LATE\ttype=BOOL",
+                "      prompt\tgroups=READLINE\tphase=LATE\ttype=STRING"],
+        "-hhh": ["      history is an alias for history-file",
+                 "      history-file\tgroups=READLINE\tphase=LATE\ttype=STRING",
+                 "      noecho\tgroups=READLINE\tphase=LATE\ttype=STRING",
+                 "      noprompt\tgroups=READLINE\tphase=LATE\ttype=BOOL",
+                 "      prompt\tgroups=READLINE\tphase=LATE\ttype=STRING"],
+    },
+}
+
+
+def _help_name(line: str) -> bytes:
+    return line.strip().split("\t")[0].split(" ")[0].split(":")[0].encode()
+
+
+def _insert_sorted(lines: list, start: int, end: int, new: str) -> int:
+    """Put ``new`` into lines[start:end] before the first line named after it."""
+    at = end
+    for i in range(start, end):
+        if not lines[i].strip().startswith("<") and _help_name(lines[i]) > _help_name(new):
+            at = i
+            break
+    lines.insert(at, new)
+    return end + 1
+
+
+def socat_help(flag: str) -> list:
+    """Real socat's -h/-hh/-hhh lines, plus the rows of features it was built without."""
+    lines = run_socat(flag).stdout.decode().splitlines()
+    version = run_socat("-V").stdout.decode()
+    for feature, rows in UNBUILT_HELP.items():
+        if f"#undef WITH_{feature}" not in version:
+            continue
+        start = lines.index("   address-head:") + 1
+        end = next((i for i in range(start, len(lines))
+                    if lines[i].startswith("         <num>") or lines[i] == "   opts:"),
+                   len(lines))
+        for new in rows["address"]:
+            end = _insert_sorted(lines, start, end, new)
+        if flag in rows and "   opt:" in lines:
+            start = lines.index("   opt:") + 1
+            end = len(lines)
+            for new in rows[flag]:
+                end = _insert_sorted(lines, start, end, new)
+    return lines

@@ -1,18 +1,17 @@
 """The tables agree with socat 1.7.4.4: names, aliases, groups, phases, types."""
-import subprocess
 
 import pytest
 
-from conftest import SOCAT, needs_socat
+from conftest import needs_socat, socat_help
 from pysocat.addresses import registry
 from pysocat.help import _type
 from pysocat.options import table
 
 
 def _socat_options():
-    out = subprocess.run([SOCAT, "-hhh"], capture_output=True, text=True).stdout
+    # with the rows of features this socat was built without (conftest.UNBUILT_HELP)
     rows, aliases, in_opts = {}, {}, False
-    for line in out.splitlines():
+    for line in socat_help("-hhh"):
         if line.startswith("   opt:"):
             in_opts = True
             continue

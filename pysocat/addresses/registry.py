@@ -21,6 +21,7 @@ FAMILIES = (
     "stdio", "file", "pipe", "exec", "tun", "pty",
     "udp", "ip", "interface",
     "tcp", "proxy", "openssl", "unix", "socket_generic", "sctp", "vsock",
+    "readline",
 )
 
 # WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)

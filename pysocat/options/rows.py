@@ -11,3 +11,4 @@ from . import process  # noqa: F401  PROCESS (chroot, setuid, su, …), lockfile
 from . import multicast  # noqa: F401  IP4/IP6 multicast (ttl, loop, if, membership)
 from . import proxy  # noqa: F401  HTTP, SOCKS4 (proxy clients)
 from . import openssl  # noqa: F401  OPENSSL (cert, cafile, verify, …)
+from . import readline  # noqa: F401  READLINE (history, prompt, noprompt, noecho)
