@@ -141,7 +141,10 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
             describe_endpoints(ep1, ep2)
         if cfg.bufsize_given:
             from .relay.engine import check_bufsize
-            cfg.bufsize = check_bufsize(cfg.bufsize)
+            bufsize = check_bufsize(cfg.bufsize)
+            if bufsize is None:
+                return -1       # socat -s: _socat() gives up, "exiting with status -1"
+            cfg.bufsize = bufsize
         if on_ready is not None:
             on_ready(ep1, ep2)
         rcfg = RelayConfig(bufsize=cfg.bufsize, closing_timeout=cfg.closing_timeout,

@@ -22,11 +22,21 @@ def test_blocksize_beyond_memory_fails_like_posix_memalign():
 
 
 def test_blocksize_sloppy_clamps_then_fails_allocation():
-    r = run_pysocat("-s", "-T", "1", "-b", "18446744073709551615", "/dev/null", "PIPE")
-    assert r.returncode != 0
-    assert log_texts(r.stderr) == [
+    """-s: both errors are logged; socat's _socat() then returns -1 (exit 255)."""
+    r = run_pysocat("-dd", "-s", "-T", "1", "-b", "18446744073709551615", "/dev/null", "PIPE")
+    assert r.returncode == 255
+    assert log_texts(r.stderr)[2:] == [
         "E buffer size option (-b) to big - 18446744073709551615 (max is 9223372036854775807)",
-        "E posix_memalign(): Cannot allocate memory"]
+        "E posix_memalign(): Cannot allocate memory",
+        "N exiting with status -1"]
+
+
+@needs_socat
+def test_blocksize_sloppy_matches_socat():
+    args = ("-dd", "-s", "-T", "1", "-b", "9223372036854775808", "/dev/null", "PIPE")
+    mine, theirs = run_pysocat(*args), run_socat(*args)
+    assert mine.returncode == theirs.returncode == 255
+    assert log_texts(mine.stderr) == log_texts(theirs.stderr)
 
 
 @pytest.mark.parametrize("args", [["-u"], []])

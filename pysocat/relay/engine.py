@@ -74,7 +74,8 @@ MAX_STEP = 1 << 26    # what one read may ask for, whatever -b says (no Python
 
 
 def check_bufsize(bufsize: int) -> int:
-    """socat's checks of ``-b`` before its transfer loop; returns the size to use.
+    """socat's checks of ``-b`` before its transfer loop; returns the size to use
+    (None: the buffer cannot be had and -s made that error non-fatal).
 
     socat allocates 2*bufsize+1 bytes (room for CR LF conversion); a size whose
     double overflows is refused, and a buffer the kernel cannot provide fails
@@ -90,7 +91,8 @@ def check_bufsize(bufsize: int) -> int:
         try:
             mmap.mmap(-1, 2 * bufsize + 1, flags=mmap.MAP_PRIVATE).close()
         except (OSError, OverflowError):
-            raise SocatError("posix_memalign(): Cannot allocate memory") from None
+            _error("posix_memalign(): Cannot allocate memory")
+            return None                # only with -s: socat's _socat() returns -1
     return bufsize
 
 
