@@ -425,7 +425,8 @@ class _Splicer:
             return self._direct(n)
         if self.held:
             self._drain(self.held)
-            return -1                # no new bytes from the source this step
+            if self.held:
+                return -1            # no new bytes from the source this step
         if self.pipe is None:
             self.pipe = os.pipe2(os.O_CLOEXEC)
             try:
