@@ -328,3 +328,13 @@ def test_notice_lines_match_socat(args):
     a = keep(log_texts(run_pysocat(*args, input=b"x\n").stderr))
     b = keep(log_texts(run_socat(*args, input=b"x\n").stderr))
     assert a == b
+
+
+def test_file_o_creat_o_trunc_o_append_aliases(tmp_path):
+    # socat's test.sh writes its outputs with FILE:...,o-trunc,o-creat,o-append
+    path = tmp_path / "out"
+    r = run_pysocat("-u", "-", f"FILE:{path},o-trunc,o-creat,o-append", input=b"one\n")
+    assert r.returncode == 0, r.stderr
+    r = run_pysocat("-u", "-", f"FILE:{path},o_create,o-append,ndelay", input=b"two\n")
+    assert r.returncode == 0, r.stderr
+    assert path.read_bytes() == b"one\ntwo\n"

@@ -41,6 +41,17 @@ def test_every_option_row_is_named_like_socat():
         assert _type(row.type) == vtype, row.name
 
 
+@needs_socat
+def test_every_alias_socat_lists_for_our_option_rows():
+    """socat accepts each alias it lists (o-creat, o_rdwr, ndelay, …); so do we."""
+    rows, aliases = _socat_options()
+    table.load_all()
+    ours = {row.name: set(row.aliases) for row in table.ROWS}
+    missing = sorted(f"{a} -> {b}" for a, b in aliases.items()
+                     if b in ours and a not in ours[b])
+    assert missing == []
+
+
 def test_option_and_address_names_are_unique_and_lower_case():
     table.load_all()
     registry.load_all()

@@ -10,22 +10,22 @@ import os
 from .table import opt
 
 # --- OPEN: flags of open(2), honoured by OPEN, GOPEN, PIPE, CREATE ----------
-opt("o-rdonly", "BOOL", "OPEN", "OPEN", ("addr",), "open read-only", ("rdonly",), nick="rdonly")
-opt("o-wronly", "BOOL", "OPEN", "OPEN", ("addr",), "open write-only", ("wronly",), nick="wronly")
-opt("o-rdwr", "BOOL", "OPEN", "OPEN", ("addr",), "open read-write", ("rdwr",), nick="rdwr")
-opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create"), nick="creat")
-opt("o-excl", "BOOL", "OPEN", "OPEN", ("openflag", os.O_EXCL), "with creat: fail when the file exists", ("excl",), nick="excl")
-opt("o-noctty", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOCTTY), "do not make a tty the controlling terminal", ("noctty",), nick="noctty")
-opt("o-sync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_SYNC), "synchronous writes", ("sync",), nick="sync")
-opt("o-dsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DSYNC), "synchronous data writes", ("dsync",), nick="dsync")
-opt("o-rsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_RSYNC), "synchronous reads", ("rsync",), nick="rsync")
-opt("o-nofollow", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOFOLLOW), "do not follow a symbolic link", ("nofollow",), nick="nofollow")
-opt("o-directory", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DIRECTORY), "fail unless a directory", ("directory",), nick="directory")
-opt("o-largefile", "BOOL", "OPEN", "OPEN", ("openflag", os.O_LARGEFILE), "allow files over 2 GiB", ("largefile",), nick="largefile")
+opt("o-rdonly", "BOOL", "OPEN", "OPEN", ("addr",), "open read-only", ("rdonly", "o_rdonly"), nick="rdonly")
+opt("o-wronly", "BOOL", "OPEN", "OPEN", ("addr",), "open write-only", ("wronly", "o_wronly"), nick="wronly")
+opt("o-rdwr", "BOOL", "OPEN", "OPEN", ("addr",), "open read-write", ("rdwr", "o_rdwr"), nick="rdwr")
+opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create", "o-creat", "o_create"), nick="creat")
+opt("o-excl", "BOOL", "OPEN", "OPEN", ("openflag", os.O_EXCL), "with creat: fail when the file exists", ("excl", "o_excl"), nick="excl")
+opt("o-noctty", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOCTTY), "do not make a tty the controlling terminal", ("noctty", "o_noctty"), nick="noctty")
+opt("o-sync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_SYNC), "synchronous writes", ("sync", "o_sync"), nick="sync")
+opt("o-dsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DSYNC), "synchronous data writes", ("dsync", "o_dsync"), nick="dsync")
+opt("o-rsync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_RSYNC), "synchronous reads", ("rsync", "o_rsync"), nick="rsync")
+opt("o-nofollow", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOFOLLOW), "do not follow a symbolic link", ("nofollow", "o_nofollow"), nick="nofollow")
+opt("o-directory", "BOOL", "OPEN", "OPEN", ("openflag", os.O_DIRECTORY), "fail unless a directory", ("directory", "o_directory"), nick="directory")
+opt("o-largefile", "BOOL", "OPEN", "OPEN", ("openflag", os.O_LARGEFILE), "allow files over 2 GiB", ("largefile", "o_largefile"), nick="largefile")
 opt("o-trunc", "BOOL", "OPEN", "LATE", ("addr",), "truncate the file to length 0", ("trunc",), nick="trunc")
 # --- FD: any file descriptor ------------------------------------------------
 opt("append", "BOOL", "FD,OPEN", "LATE", ("fdflag", os.O_APPEND), "append every write", ("o-append",))
-opt("o-nonblock", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NONBLOCK), "non-blocking mode", ("nonblock",), nick="nonblock")
+opt("o-nonblock", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NONBLOCK), "non-blocking mode", ("nonblock", "o-ndelay", "ndelay", "o_ndelay"), nick="nonblock")
 opt("o-noatime", "BOOL", "FD,OPEN", "FD", ("fdflag", os.O_NOATIME), "do not update the access time", ("noatime",), nick="noatime")
 opt("async", "BOOL", "FD,OPEN", "LATE", ("fdflag", os.O_ASYNC), "signal-driven I/O", ("o-async",))
 opt("cloexec", "BOOL", "FD", "LATE", ("cloexec",), "close on exec")
@@ -55,12 +55,14 @@ opt("end-close", "CONST", "FD", "INIT", ("addr",),
     "at EOF and at the end just close (sockets: no shutdown)", ("close",), nick="close")
 # --- NAMED: the file system entry -------------------------------------------
 opt("unlink-early", "BOOL", "NAMED", "EARLY", ("addr",), "remove the file before opening", ("new",))
-opt("unlink", "BOOL", "NAMED", "PREOPEN", ("addr",), "remove an existing file before opening")
+opt("unlink", "BOOL", "NAMED", "PREOPEN", ("addr",), "remove an existing file before opening",
+    ("delete", "remove"))
 opt("unlink-late", "BOOL", "NAMED", "PASTOPEN", ("addr",), "remove the file right after opening")
 opt("unlink-close", "BOOL", "NAMED", "LATE", ("addr",), "remove the file when the address is closed")
 opt("umask", "MODE_T", "NAMED", "EARLY", ("addr",), "umask while creating the file")
 # --- APPL: how the relay treats this side (valid on every address) ------------
-opt("ignoreeof", "BOOL", "APPL", "LATE", ("addr",), "at EOF keep reading (like tail -f)")
+opt("ignoreeof", "BOOL", "APPL", "LATE", ("addr",), "at EOF keep reading (like tail -f)",
+    ("ignoreof",))
 opt("readbytes", "SIZE_T", "APPL", "LATE", ("addr",), "read at most this many bytes, then EOF", ("bytes",), nick="bytes")
 opt("cr", "CONST", "APPL", "LATE", ("addr",), "this side ends lines with CR")
 opt("crnl", "CONST", "APPL", "LATE", ("addr",), "this side ends lines with CR LF", ("crlf",))

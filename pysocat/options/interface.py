@@ -21,7 +21,7 @@ IFF_FLAGS = {
     "iff-allmulti": (0x200, ("allmulti",)),
     "iff-master": (0x400, ("master",)),
     "iff-slave": (0x800, ("slave",)),
-    "iff-multicast": (0x1000, ()),
+    "iff-multicast": (0x1000, ("multicast",)),
     "iff-portsel": (0x2000, ("portsel",)),
     "iff-automedia": (0x4000, ("automedia",)),
 }
@@ -37,4 +37,4 @@ opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
 for _name, (_bit, _aliases) in IFF_FLAGS.items():
     opt(_name, "BOOL", "INTERFACE", "FD", ("addr",),
         f"set (or with =0 clear) the interface flag IFF_{_name[4:].upper()}", _aliases,
-        nick=_aliases[0] if _aliases else None)
+        nick=_aliases[0] if _aliases and _name != "iff-multicast" else None)

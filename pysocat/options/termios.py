@@ -87,9 +87,12 @@ _CHARS = (("vintr", "intr", T.VINTR), ("vquit", "quit", T.VQUIT),
           ("veol2", "eol2", T.VEOL2))
 _CHAR_ALIASES = {"vswtc": ("swtch",), "vreprint": ("rprnt",)}
 
+_FLAG_ALIASES = {"echoe": ("crterase",), "echoke": ("crtkill",), "echoctl": ("ctlecho",),
+                 "echoprt": ("prterase",), "hupcl": ("hup",), "ixoff": ("tandem",)}
+
 for _n, _w, _m in _FLAGS:
     opt(_n, "BOOL", "TERMIOS", "FD", ("termios", "flag", _w, _m),
-        f"set (or with =0 clear) the terminal flag {_n.upper()}")
+        f"set (or with =0 clear) the terminal flag {_n.upper()}", _FLAG_ALIASES.get(_n, ()))
 for _n, _w, _v, _m in _PATTERNS:
     opt(_n, "CONST", "TERMIOS", "FD", ("termios", "pattern", _w, _v, _m),
         f"terminal field {_n[:-1].upper()} := {_n.upper()}")
