@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import PYSOCAT, log_texts, needs_socat, run_pysocat, run_socat
+from conftest import PYSOCAT, log_texts, needs_root, needs_socat, run_pysocat, run_socat
 
 
 def test_create_writes_file(tmp_path):
@@ -94,6 +94,27 @@ def test_named_pipe(tmp_path):
         if reader.poll() is None:
             reader.kill()
             reader.wait()
+
+
+@needs_root
+def test_named_pipe_user_group_before_the_open_blocks(tmp_path):
+    # socat's PIPE_USER: a reader waiting in open() for a writer already made
+    # the FIFO its user's (chown by path right after mkfifo)
+    fifo = tmp_path / "fifo"
+    p = subprocess.Popen(PYSOCAT + ["-u", f"PIPE:{fifo},user=65534,group=65534",
+                                    "FILE:/dev/null,ignoreeof"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (fifo.exists() and fifo.stat().st_uid):
+            time.sleep(0.02)
+        st = fifo.stat()
+        assert stat.S_ISFIFO(st.st_mode)
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
+        assert p.poll() is None          # still waiting for a writer
+    finally:
+        p.kill()
+        p.wait(5)
 
 
 @pytest.mark.parametrize("how", ["", ",pipes", ",pty,raw" if False else ",pty"])

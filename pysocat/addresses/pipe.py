@@ -31,6 +31,7 @@ def open_pipe(ctx, row, spec, opts, params):
         except OSError as e:
             raise SocatError(f"mkfifo({path}, {perm}): {e.strerror}") from None
         LOG.notice(f'created named pipe "{path}" for {DIRECTION[ctx.mode]}')
+        _named_owner(path, opts)
     else:
         st = os.stat(path)
         LOG.notice(f'opening {filetype(st.st_mode)} "{path}" for {DIRECTION[ctx.mode]}')
@@ -39,6 +40,17 @@ def open_pipe(ctx, row, spec, opts, params):
     ep = Endpoint(fd, fd, path)
     apply_named_late(ep, path, opts)
     return finish(ep, opts)
+
+
+def _named_owner(path, opts):
+    """socat's applyopts_named(PH_ALL) on a FIFO it just made: user and group
+    change the path's owner before the (maybe long blocking) open()."""
+    for it in opts.take(lambda row: row.name in ("user", "group")).items:
+        uid, gid = (it.value, -1) if it.row.name == "user" else (-1, it.value)
+        try:
+            os.chown(path, uid, gid)
+        except OSError as e:
+            raise SocatError(f'chown("{path}", {uid}, {gid}): {e.strerror}') from None
 
 
 def _pipe_steps(ctx):
