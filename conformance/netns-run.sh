@@ -124,11 +124,16 @@ if [ -n "${CONF_CHUNKS:-}" ] && [ ! -f "$RUN_DIR/suite/testcert.dh" ]; then
     fi
 fi
 
+# test.sh looks for filan (its fd-inspection tool, shipped with socat) next to
+# $SOCAT when one is on PATH (its test is inverted), so for a binary outside
+# /usr/bin it gets FILAN=false. Name socat's filan for every binary alike.
+FILAN_BIN=${FILAN:-$(command -v filan || echo false)}
+
 # timeout puts test.sh and all it spawns in its own process group and ends that group.
 run_chunk() {   # run_chunk BOUND OUT_SUFFIX ARGS...
     local bound=$1 sfx=$2; shift 2
     ip netns exec "$NS" env -C "$RUN_DIR/suite" \
-        SOCAT="$SOCAT_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
+        SOCAT="$SOCAT_BIN" FILAN="$FILAN_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
         timeout -k 20 "$bound" ./test.sh "$@" \
         </dev/null >"$OUT_DIR/stdout$sfx" 2>"$OUT_DIR/stderr$sfx"
 }

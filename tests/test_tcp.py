@@ -411,3 +411,19 @@ def test_peer_refusals_like_socat(opts):
         mine, theirs = ex.submit(_refusal_trial, opts, False), ex.submit(_refusal_trial, opts, True)
         assert mine.result() == theirs.result()
         assert mine.result()[1]
+
+
+def test_listen_keepalive_is_on_the_accepted_socket(tmp_path):
+    # socat's LISTEN_KEEPALIVE: the option reaches the connection, not only the listener
+    import sys
+    probe = tmp_path / "probe.py"
+    probe.write_text("import socket\ns = socket.socket(fileno=1)\n"
+                     "print(s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))\ns.detach()\n")
+    port = free_port()
+    with Server(f"TCP4-LISTEN:{port},reuseaddr,so-keepalive",
+                f"EXEC:{sys.executable} {probe},nofork") as srv:
+        srv.wait_port(port)
+        r = run_pysocat("-", f"TCP4:127.0.0.1:{port}")
+        srv.finish()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == b"1"
