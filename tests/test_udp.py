@@ -567,3 +567,48 @@ def test_null_eof_ends_the_receiver_at_an_empty_datagram(tmp_path, debug):
     assert out.read_bytes() == b"first\n"
     if debug:
         assert texts[-2:] == ["N socket 1 (fd 3) is at EOF", "N exiting with status 0"]
+
+
+# --- ip-options, lowport, the D traces test.sh reads -------------------------------------
+
+def test_ip_options_reach_the_receiver_as_ancillary_data():
+    # socat's UDP4SCM_IP_OPTIONS: a NOP option set with ip-options, logged by the
+    # receiver (ip-recvopts) as IP_OPTIONS
+    port = free_port()
+    with Bg("-d", "-d", "-d", "-u", f"UDP4-RECV:{port},bind=127.0.0.1,reuseaddr,ip-recvopts",
+            "-") as bg:
+        assert wait_bound(port)
+        r = run_pysocat("-d", "-d", "-d", "-d", "-u", "-",
+                        f"UDP4-SENDTO:127.0.0.1:{port},ip-options=x01000000", input=b"XYZ\n")
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.3)
+        out, logs = bg.stop()
+    assert out == b"XYZ\n"
+    assert "I ancillary message: IP_OPTIONS: options=x01000000" in logs
+    sent = log_texts(r.stderr)
+    assert any(re.fullmatch(r"D setsockopt\(\d+, 0, 4, \{0x1\}, 4\)", t) for t in sent)
+    assert "D setsockopt() -> 0" in sent
+
+
+def test_lowport_bind_is_traced_with_a_reserved_port():
+    # socat's UDP_LOWPORT reads the port from the "D bind(...)" trace
+    r = run_pysocat("-d", "-d", "-d", "-d", "/dev/null", "UDP4-SENDTO:127.0.0.1:9,lowport")
+    assert r.returncode == 0, r.stderr
+    binds = [m for t in log_texts(r.stderr)
+             for m in [re.fullmatch(r"D bind\(\d+, AF=2 0\.0\.0\.0:(\d+), 112\)", t)] if m]
+    assert len(binds) >= 1 and 640 <= int(binds[-1].group(1)) <= 1023
+    assert "D bind() -> 0" in log_texts(r.stderr)
+
+
+@needs_socat
+def test_bind_and_setsockopt_traces_match_socat():
+    port = free_port()
+    args = ["-d", "-d", "-d", "-d", "/dev/null",
+            f"UDP4-SENDTO:127.0.0.1:9,bind=127.0.0.1:{port},setsockopt-int=1:7:6000"]
+    def traces(r):
+        return [re.sub(r"^(D \w+)\(\d+,", r"\1(F,", t) for t in log_texts(r.stderr)
+                if t.startswith(("D bind(", "D setsockopt("))]
+    ours = traces(run_pysocat(*args))
+    theirs = traces(run_socat(*args))
+    assert ours == theirs
+    assert f"D bind(F, AF=2 127.0.0.1:{port}, 16)" in ours

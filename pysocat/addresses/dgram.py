@@ -260,11 +260,13 @@ def _ancillary_items(level, ctype, cdata):
             LOG.notice(f'Ancillary message: interface "{ifname}", locaddr={loc}, dstaddr={dsta}')
             return "IP_PKTINFO", ["if", "locaddr", "dstaddr"], \
                 ["IP_IF", "IP_LOCADDR", "IP_DSTADDR"], [ifname, loc, dsta]
-        names = {4: ("IP_OPTIONS", "options"), 1: ("IP_TOS", "tos"), 2: ("IP_TTL", "ttl")}
+        # IP_RECVOPTS (6) is logged as IP_OPTIONS, as socat does
+        names = {4: ("IP_OPTIONS", "options"), 6: ("IP_OPTIONS", "options"),
+                 1: ("IP_TOS", "tos"), 2: ("IP_TTL", "ttl")}
         if ctype in names:
             typ, name = names[ctype]
             val = dump
-            if ctype != 4 and len(cdata) in (1, 4):
+            if ctype not in (4, 6) and len(cdata) in (1, 4):
                 n = cdata[0] if len(cdata) == 1 else struct.unpack("=I", cdata)[0]
                 val = f"{n}"
                 LOG.notice(f"Ancillary message: {name}={n}")

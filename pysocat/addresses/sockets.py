@@ -399,6 +399,9 @@ def apply_phase(opts, sock, *phases) -> None:
         opts.apply(ph, fd)
 
 
+SOCKADDR_UNION_LEN = 112   # sizeof(union sockaddr_union) in socat on Linux
+
+
 def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = False) -> None:
     """socat's xiobind(): PREBIND, BIND, bind() or the lowport probe, PASTBIND."""
     apply_phase(opts, sock, "PREBIND", "BIND")
@@ -411,11 +414,16 @@ def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = Fals
         i = n = XIO_IPPORT_LOWER + random.randrange(span)
         while True:
             cand = base.with_port(i)
+            # socat binds the whole sockaddr union here (112 bytes on Linux)
+            LOG.debug(f"bind({sock.fileno()}, {cand.info()}, {SOCKADDR_UNION_LEN})")
             try:
                 sock.bind(cand.addr)
+                LOG.debug("bind() -> 0")
                 break
             except OSError as e:
-                text = f"bind({sock.fileno()}, {{{cand.info()}}}, {cand.salen()}): {e.strerror}"
+                LOG.debug("bind() -> -1")
+                text = (f"bind({sock.fileno()}, {{{cand.info()}}}, {SOCKADDR_UNION_LEN}): "
+                        f"{e.strerror}")
                 if e.errno != errno.EADDRINUSE:
                     raise SocatError(text) from None
                 LOG.info(text)
@@ -425,9 +433,12 @@ def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = Fals
             if i == n:
                 raise SocatError("no low port available")
     elif us is not None:
+        LOG.debug(f"bind({sock.fileno()}, {us.info()}, {us.salen()})")
         try:
             _bind(sock, us)
+            LOG.debug("bind() -> 0")
         except OSError as e:
+            LOG.debug("bind() -> -1")
             raise SocatError(f"bind({sock.fileno()}, {{{us.info()}}}, {us.salen()}): "
                              f"{e.strerror}") from None
     apply_phase(opts, sock, "PASTBIND")

@@ -83,6 +83,7 @@ _ip("ip-mtu", 14, aliases=("ipmtu", "mtu"), help="IP_MTU", nick="mtu")
 _ip("ip-transparent", 19, "PREBIND", ("transparent",), vtype="BOOL", help="IP_TRANSPARENT", nick="transparent")
 _ip("ip-freebind", 15, aliases=("freebind", "ipfreebind"), help="bind non-local addresses", nick="freebind")
 _ip("ip-router-alert", 5, aliases=("iprouteralert", "routeralert"), help="IP_ROUTER_ALERT", nick="routeralert")
+_ip("ip-options", 4, aliases=("ipoptions",), vtype="BIN", help="IP options of sent packets (IP_OPTIONS)", nick="ipoptions")
 _ip("ip-pktoptions", 9, aliases=("ippktoptions", "pktoptions", "pktopts"), help="IP_PKTOPTIONS", nick="pktopts")
 
 

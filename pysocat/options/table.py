@@ -14,7 +14,7 @@ from __future__ import annotations
 from .._struct import dataclass, field
 
 from ..errors import OptionError
-from ..log import LOG
+from ..log import DEBUG, LOG
 from .values import parse_value
 
 # socat's phases, in the order an open passes through them
@@ -207,14 +207,28 @@ def _sockopt_bytes(vtype: str, value):
     return struct.pack("i", v), f"{{{v}}}"
 
 
+def _sycls_value(data: bytes) -> str:
+    """The value as socat's Setsockopt() trace shows it: the first one or two
+    native unsigned ints in hex."""
+    import struct
+    pad = bytes(data) + bytes(8)
+    if len(data) <= 4:
+        return f"{{0x{struct.unpack('=I', pad[:4])[0]:x}}}"
+    a, b = struct.unpack("=II", pad[:8])
+    return f"{{0x{a:08x},{b:08x}}}"
+
+
 def _setsockopt(fd: int, level: int, name: int, data: bytes, shown: str) -> None:
     import socket
     from ..errors import SocatError
     s = socket.socket(fileno=fd)
     try:
-        LOG.debug(f"setsockopt({fd}, {level}, {name}, {shown}, {len(data)})")
+        if LOG.enabled(DEBUG):
+            LOG.debug(f"setsockopt({fd}, {level}, {name}, {_sycls_value(data)}, {len(data)})")
         s.setsockopt(level, name, data)
+        LOG.debug("setsockopt() -> 0")
     except OSError as e:
+        LOG.debug("setsockopt() -> -1")
         raise SocatError(f"setsockopt({fd}, {level}, {name}, {shown}, {len(data)}): "
                          f"{e.strerror}") from None
     finally:
