@@ -215,10 +215,12 @@ def _install_signals():
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
-def _exit_error(text: str) -> int:
+def _exit_error(text: str, err: SocatError | None = None) -> int:
     LOG.error(text)
     if LOG.level <= NOTICE:
         LOG.notice("exit(1)")
+    if err is not None:
+        err.run_at_exit()       # socat's xioexit(): after "exit(1)"
     return 1
 
 
@@ -254,12 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("SOCAT_PID", str(os.getpid()))
         os.environ.setdefault("SOCAT_PPID", str(os.getpid()))
         from .core import run
+        cfg.extra["defer_close"] = True
         with _lock(cfg):
             status = run(addrs[0], addrs[1], cfg)
         LOG.notice(f"exiting with status {status}")
         return status
     except SocatError as e:
-        return _exit_error(e.text)
+        return _exit_error(e.text, e)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
     except KeyboardInterrupt:

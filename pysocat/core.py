@@ -129,7 +129,11 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         mode1 = WRITE
     else:
         mode1 = RDWR
-    ep1 = open_spec(spec1, mode1, cfg, 1)
+    try:
+        ep1 = open_spec(spec1, mode1, cfg, 1)
+    except SocatError as e:
+        _exit_closes(e, cfg)
+        raise
     ep2 = None
     try:
         spec2 = parse_address(addr2)
@@ -156,14 +160,29 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         relay = Relay(ep1, ep2, rcfg, children)
         cfg.extra["relay"] = relay
         status = relay.run()
-    finally:
+    except SocatError as e:
+        # socat prints the error and "exit(1)", then its xioexit() closes the
+        # addresses still open: first address, second address
+        e.at_exit[:0] = [ep.close for ep in (ep1, ep2) if ep is not None]
+        _exit_closes(e, cfg)
+        raise
+    except BaseException:
         for ep in (ep1, ep2):
             if ep is not None:
                 ep.close()
+        raise
+    for ep in (ep1, ep2):
+        ep.close()
     for c in [c for ep in (ep1, ep2) for c in _children(ep)]:
         if c.failure:
             raise SocatError(c.failure)
     return status
+
+
+def _exit_closes(err: SocatError, cfg: Config) -> None:
+    """Close now, unless the CLI runs ``err.at_exit`` after printing "exit(1)"."""
+    if not cfg.extra.get("defer_close"):
+        err.run_at_exit()
 
 
 def _children(ep: Any) -> list[Any]:

@@ -16,6 +16,17 @@ class SocatError(Exception):
         self.text = text
         self.status = status
         self.position = position
+        # what socat's xioexit() still does after "exit(1)": close the
+        # addresses left open (cli.py runs these once the error is printed)
+        self.at_exit: list = []
+
+    def run_at_exit(self) -> None:
+        funcs, self.at_exit = self.at_exit, []
+        for func in funcs:
+            try:
+                func()
+            except Exception:       # closing must never turn into a traceback
+                pass
 
 
 class AddressSyntaxError(SocatError):

@@ -45,6 +45,7 @@ def open_path(path: str, mode: int, opts, extra_flags: int = 0) -> int:
     try:
         fd = os.open(path, flags, perm)
     except OSError as e:
+        LOG.info(f'open("{path}", 0{flags:o}, 0{perm:03o}) -> -1')
         raise SocatError(f'open("{path}", 0{flags:o}, 0{perm:03o}): {e.strerror}') from None
     LOG.info(f'open("{path}", 0{flags:o}, 0{perm:03o}) -> {fd}')
     return fd

@@ -897,8 +897,12 @@ def _connect(sock, them: SockAddr) -> None:
 
 def connect_socket(opts, family: int, socktype: int, proto: int, them: SockAddr,
                    us: SockAddr | None = None, lowport: bool = False,
-                   before_bind=None) -> socket.socket:
+                   before_bind=None, keep_failed: bool = False) -> socket.socket:
     """socat's _xioopen_connect(): one socket/bind/connect attempt.
+
+    ``keep_failed``: a SocatError carries the socket, still open, as
+    ``failed_sock`` (socat keeps the fd of a failed connect until it retries
+    or exits).
 
     Raises SocatError with socat's text; the caller decides (retry) whether
     it is logged as an error. Logs "successfully connected from local
@@ -957,6 +961,12 @@ def connect_socket(opts, family: int, socktype: int, proto: int, them: SockAddr,
             pass
         apply_phase(opts, sock, "CONNECTED")
         return sock
+    except SocatError as e:
+        if keep_failed:
+            e.failed_sock = sock
+        else:
+            sock.close()
+        raise
     except BaseException:
         sock.close()
         raise
@@ -980,13 +990,21 @@ def connect_loop(ctx, opts, family: int, socktype: int, proto: int, them: SockAd
     LOG.info("starting connect loop")
     while True:
         try:
-            sock = connect_socket(opts, family, socktype, proto, them, us, lowport, before_bind)
+            sock = connect_socket(opts, family, socktype, proto, them, us, lowport,
+                                  before_bind, keep_failed=True)
         except SocatError as e:
+            failed = getattr(e, "failed_sock", None)
             if policy.more():
                 LOG.info(e.text)
+                if failed is not None:
+                    LOG.info(f"close({failed.fileno()})")
+                    failed.close()
                 policy.consume()
                 policy.sleep()
                 continue
+            if failed is not None:
+                # socat's xioexit() shuts it down after "exit(1)"
+                e.at_exit.append(lambda: shutdown_close(failed))
             raise
         if mgr is None:
             return sock
@@ -1368,13 +1386,8 @@ class SocketEndpoint(Endpoint):
         if self._closed:
             return
         self._closed = True
-        fd = self.sock.fileno()
-        if fd >= 0 and self.howtoend == "shutdown":
-            LOG.info(f"shutdown({fd}, 2)")
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError as e:
-                LOG.info(f"shutdown({fd}, 2): {e.strerror}")
+        if self.howtoend == "shutdown":
+            shutdown_close(self.sock, self.shut_closed)
         try:
             self.sock.close()
         except OSError:
@@ -1383,6 +1396,26 @@ class SocketEndpoint(Endpoint):
             func()
         for child in self.children:
             child.reap()
+
+
+def shutdown_close(sock: socket.socket, closed_fd: int = -1) -> None:
+    """socat's xioclose() of an END_SHUTDOWN socket: shutdown(fd, 2), then close.
+
+    ``closed_fd``: the number shut-close already closed; socat still calls
+    shutdown() on it (EBADF), we only log that (the number may be reused)."""
+    fd = sock.fileno()
+    if fd < 0 and closed_fd >= 0:
+        LOG.info(f"shutdown({closed_fd}, 2)")
+        LOG.info(f"shutdown({closed_fd}, 2): {os.strerror(errno.EBADF)}")
+        return
+    if fd < 0:
+        return
+    LOG.info(f"shutdown({fd}, 2)")
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError as e:
+        LOG.info(f"shutdown({fd}, 2): {e.strerror}")
+    sock.close()
 
 
 def finish_socket(ep: SocketEndpoint, opts) -> SocketEndpoint:

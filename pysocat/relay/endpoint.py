@@ -43,6 +43,7 @@ class Endpoint:
         self.children: list = []  # pids to reap on close
         self.on_close: list = []  # callables run after close (unlink-close, …)
         self._closed = False
+        self.shut_closed = -1    # fd shut-close closed (socat keeps the number)
 
     # data -----------------------------------------------------------------
     def read(self, n: int) -> bytes:
@@ -89,6 +90,20 @@ class Endpoint:
             except (OSError, SocatError):
                 pass
             return
+        if self.shut == "close" and (self.is_socket or self.wfd == self.rfd):
+            # socat's XIOSHUT_CLOSE: Close() the descriptor but keep its number;
+            # the next poll() of the still open direction fails (EBADF)
+            fd = self.wfd
+            LOG.info(f"close({fd})")
+            try:
+                os.close(fd)
+            except OSError as e:
+                LOG.info(f"close({fd}): {e.strerror}")
+            self.shut_closed = fd
+            detach = getattr(self, "sock", None)
+            if detach is not None:
+                detach.detach()     # the socket object must not close it again
+            return
         if self.is_socket and self.shut != "close":
             LOG.info(f"shutdown({self.wfd}, 1)")
             try:
@@ -116,7 +131,7 @@ class Endpoint:
         for child in self.children:
             child.reap()
         for fd in {self.rfd, self.wfd}:
-            if fd is not None and fd > 2:
+            if fd is not None and fd > 2 and fd != self.shut_closed:
                 _close_quiet(fd)
         for func in self.on_close:
             func()

@@ -588,9 +588,13 @@ class Relay:
                     if cfg.stop_fd is not None:
                         rlist.append(cfg.stop_fd)
                     try:
+                        if self._closed_fds() & set(rlist + wlist):
+                            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
                         got, wgot, _ = select.select(rlist, wlist, [], timeout)
                     except InterruptedError:
                         got = wgot = []
+                    except OSError as e:
+                        self._poll_error(e, timeout)
                     unblocked = [d for d in active if d.wait_write and d.dst.wfd in wgot]
                     for d in unblocked:
                         d.wait_write = False        # its data is still waiting
@@ -656,6 +660,27 @@ class Relay:
                 d.close(flush=not failed, own_fds=own)
             if wake_r is not None:
                 _uninstall_sigchld(wake_r)
+
+    def _closed_fds(self) -> set:
+        """Descriptors shut-close closed (socat keeps polling their numbers)."""
+        out = set()
+        for ep in (self.ep1, self.ep2):
+            for sub in (ep, getattr(ep, "reader", None), getattr(ep, "writer", None)):
+                if sub is not None and sub.shut_closed >= 0:
+                    out.add(sub.shut_closed)
+        return out
+
+    def _poll_error(self, exc: OSError, timeout) -> None:
+        """socat's "xiopoll({fd,events}x4, 4, {timeout}): error" and exit 1."""
+        slots = []
+        for index, ep in ((1, self.ep1), (2, self.ep2)):
+            d = next((d for d in self.dirs if d.index == index), None)
+            fd = d.src.rfd if d is not None and not d.eof else -1
+            slots.append(f"{{{fd},1}}{{-1,4}}")
+        t = max(timeout or 0.0, 0.0)
+        secs = int(t)
+        raise SocatError(f"xiopoll({''.join(slots)}, 4, "
+                         f"{{{secs}.{int((t - secs) * 1e6):06d}}}): {exc.strerror}")
 
     def _reap_children(self) -> None:
         for child in self.children:
