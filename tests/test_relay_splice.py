@@ -200,3 +200,47 @@ def test_pipe_echo_with_large_blocks_does_not_deadlock():
     # may end before the echo returns, which socat reports as a write error too
     r = run_pysocat("SYSTEM:head -c 300000 /dev/zero; sleep 0.5,crnl", "PIPE", timeout=30)
     assert b"Traceback" not in r.stderr
+
+
+def test_small_messages_then_bulk_arrive_intact():
+    """Ping-pong of small messages (read/write steps) and then bulk (splice
+    again) through one socket relay: every byte, in order, both ways."""
+    a1, b1 = socket.socketpair()
+    a2, b2 = socket.socketpair()
+    p = subprocess.Popen(PYSOCAT + [f"FD:{b1.fileno()}", f"FD:{b2.fileno()}"],
+                         pass_fds=(b1.fileno(), b2.fileno()), stderr=subprocess.PIPE)
+    b1.close()
+    b2.close()
+    a1.settimeout(20)
+    a2.settimeout(20)
+
+    def recv_exactly(s, n):
+        buf = bytearray()
+        while len(buf) < n:
+            x = s.recv(n - len(buf))
+            assert x, "early EOF"
+            buf += x
+        return bytes(buf)
+    try:
+        for i in range(200):
+            msg = i.to_bytes(2, "big") * 32
+            a1.sendall(msg)
+            assert recv_exactly(a2, len(msg)) == msg
+            a2.sendall(msg[::-1])
+            assert recv_exactly(a1, len(msg)) == msg[::-1]
+        data = _payload(4 * MiB)
+        t = threading.Thread(target=a1.sendall, args=(data,), daemon=True)
+        t.start()
+        assert recv_exactly(a2, len(data)) == data
+        t.join(20)
+        a1.sendall(b"tail")
+        assert recv_exactly(a2, 4) == b"tail"
+        a1.shutdown(socket.SHUT_WR)
+        a2.shutdown(socket.SHUT_WR)
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        a1.close()
+        a2.close()

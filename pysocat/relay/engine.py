@@ -22,7 +22,10 @@ sniffs nor looks for an escape character moves its bytes with ``splice(2)``
 never enter Python; a step still moves at most ``-b`` bytes when ``-b`` is
 given. Without ``-b`` a stream step may move up to STREAM_BUFSIZE bytes
 (socat: 8192) unless ``-d -d -d`` shows the per-step "transferred" lines;
-datagrams keep socat's truncation at ``-b``. A packet source that can read
+datagrams keep socat's truncation at ``-b``. A splice direction whose
+steps are small (request/response traffic) moves them by read/write, which
+costs less than two splices, until a read fills a whole SMALL_READ again. A
+packet source that can read
 without waiting (UDP and other datagram sockets, TUN) moves up to BURST queued
 packets per wake-up, each still one read and one write, instead of one
 select() per packet as socat does.
@@ -45,6 +48,8 @@ from .dump import Dumper
 
 POLL_INTERVAL = 1.0   # socat's pollintv for ignoreeof
 STREAM_BUFSIZE = 1 << 17   # a stream step without -b (splice or read/write)
+SMALL_SPLICE = 4096  # a splice step smaller than this: read/write for the next ones
+SMALL_READ = 1 << 16  # their read size; a full one goes back to splice
 BURST = 64         # packets one wake-up may move from a read_nowait() source
 SPLICE_PIPE_SIZE = 1 << 20  # asked for with F_SETPIPE_SZ; the kernel may give less
 IN_ERROR = -2      # transfer(): the write failed, cool-write made it a notice
@@ -139,6 +144,7 @@ class _Direction:
             self.bufsize = max(self.bufsize, STREAM_BUFSIZE)
         self.burst = BURST if src.datagram and src.read_nowait is not None else 0
         self.splicer = None
+        self.small = False          # a splice direction moving small steps by read/write
         self.wait_write = False     # select for the destination's writability first
         if stream and not self.convert and not self.dumper and self.sniff is None \
                 and self.escape < 0 and hasattr(os, "splice") \
@@ -228,7 +234,9 @@ class _Direction:
         if self.backlog is not None:
             return self._flush_backlog()
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
-        if self.splicer is not None:
+        if self.splicer is not None and self.small:
+            n = min(n, SMALL_READ)
+        elif self.splicer is not None:
             try:
                 moved = self.splicer.move(n)
             except SocatError as e:
@@ -251,6 +259,10 @@ class _Direction:
                 if self.splicer.blocked:
                     self.splicer.blocked = False
                     self.wait_write = True
+                elif 0 < moved < SMALL_SPLICE and not self.splicer.held:
+                    # small messages (request/response): two splices through a
+                    # pipe cost more than one read and one write
+                    self.small = True
                 return self._moved(moved)
             self.splicer = None            # not for these fds: read/write from now on
         try:
@@ -261,6 +273,8 @@ class _Direction:
             return -1
         except OSError as e:
             raise SocatError(f"read({self.src.rfd}, {n}): {e.strerror}") from None
+        if self.small and data and len(data) >= SMALL_READ:
+            self.small = False             # bulk again: back to splice
         if not data:
             if self.src.datagram and not self.src.null_eof and data is not None:
                 return -1           # socat ignores empty datagrams
