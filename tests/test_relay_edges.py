@@ -188,3 +188,48 @@ def test_cool_write_texts_match_socat(tmp_path):
         results.append((r.returncode, texts))
         fifo.unlink()
     assert results[0] == results[1]
+
+
+def _reset_after_first(args):
+    """pysocat -u - TCP:... whose peer resets the connection after one line."""
+    import socket
+    import struct
+    import subprocess
+    from conftest import PYSOCAT
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(10)
+    port = srv.getsockname()[1]
+    feeder = subprocess.Popen(["sh", "-c", "echo a; sleep 0.4; echo b; sleep 0.3; echo c"],
+                              stdout=subprocess.PIPE)
+    p = subprocess.Popen(PYSOCAT + ["-d", "-d", "-u", "-", f"TCP:127.0.0.1:{port}{args}"],
+                         stdin=feeder.stdout, stderr=subprocess.PIPE)
+    try:
+        c, _ = srv.accept()
+        c.recv(10)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()                          # RST
+        err = p.communicate(timeout=20)[1]
+    finally:
+        srv.close()
+        feeder.stdout.close()
+        feeder.wait(timeout=10)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, log_texts(err)
+
+
+def test_cool_write_connection_reset_is_a_notice():
+    rc, texts = _reset_after_first(",cool-write")
+    assert rc == 0, texts
+    notice = [t for t in texts if t.startswith("N write(")]
+    assert len(notice) == 1 and notice[0].endswith(", 2): Connection reset by peer")
+    assert texts[-2:] == ["N socket 1 to socket 2 is in error", "N exiting with status 0"]
+
+
+def test_connection_reset_on_write_is_socats_error():
+    rc, texts = _reset_after_first("")
+    assert rc == 1
+    assert [t for t in texts if t.startswith("E ")] == ["E write(3, 2): Connection reset by peer"]

@@ -240,21 +240,24 @@ class _Direction:
             try:
                 moved = self.splicer.move(n)
             except SocatError as e:
-                err = getattr(e, "errno", None)
-                cool = err in _COOL and self.dst.cool_write
-                if getattr(e, "consumed", True):
-                    if not cool:
-                        raise
-                    LOG.notice(f"write({e.wfd}, 0x{id(self):x}, {e.count}): {e.strerror}")
+                if not hasattr(e, "consumed"):
+                    raise                   # a read error
+                count = e.count
+                if not e.consumed:
+                    # nothing was taken from the source: take what the splice
+                    # would have moved, as socat's read() before its write()
+                    # did, so the failure names that byte count (and the data
+                    # is not offered again)
+                    self.splicer.close()
+                    self.splicer = None
+                    try:
+                        count = len(self.src.read(n) or b"")
+                    except OSError:
+                        pass
+                if e.errno in _COOL and self.dst.cool_write:
+                    LOG.notice(f"write({e.wfd}, 0x{id(self):x}, {count}): {e.strerror}")
                     return IN_ERROR
-                if err != errno.EPIPE and not cool:
-                    raise
-                # nothing was taken from the source: read and write it from now
-                # on, so that socat's read() then write() reports the failure
-                # (with the byte count read) or, with cool-write, its notice
-                self.splicer.close()
-                self.splicer = None
-                return self.transfer(closing, nowait)
+                raise SocatError(f"write({e.wfd}, {count}): {e.strerror}") from None
             if moved is not None:
                 if self.splicer.blocked:
                     self.splicer.blocked = False
