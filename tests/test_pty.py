@@ -305,3 +305,13 @@ def test_wait_slave_negative_interval_is_no_crash(tmp_path):
         out, err = _stop(proc)
     assert b"Traceback" not in err
     assert out.replace(b"\r", b"") == b"ok\n"
+
+
+def test_exec_pty_terminal_options_hold_before_the_first_byte():
+    """echo=0/raw are set on the child's pty before the relay can write to it:
+    a line written at once is neither echoed by the terminal nor lost (socat's
+    test.sh EXECPTY; the child applied them too late now and then)."""
+    for i in range(8):
+        line = f"line {i} of a pty echo test\n".encode()
+        r = run_pysocat("-t", "0.3", "-", "EXEC:cat,pty,echo=0,opost=0,cfmakeraw", input=line)
+        assert (r.returncode, r.stdout) == (0, line), (i, r.stderr)

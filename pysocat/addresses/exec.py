@@ -163,6 +163,11 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         master, slave = _open_pty(bool(opts.get("ptmx")), opts)
         mine, theirs_in, theirs_out = (master, master), slave, slave
         close_in_child = [master]
+        # socat's child sets them before its exec; set here, before the fork,
+        # they hold before the relay can write a byte (a forked Python child
+        # is slower than socat's: data written meanwhile was echoed or cooked)
+        if termopts is not None and _parent_termios(slave, termopts):
+            termopts = None         # else the child applies them and reports the error
     elif usepipes:
         to_child = os.pipe()      # parent writes [1], child reads [0]
         from_child = os.pipe()    # child writes [1], parent reads [0]
@@ -255,6 +260,17 @@ def _child_termios(tty: int, termopts) -> bool:
         termopts.apply("FD", tty)
     except SocatError as e:
         LOG.error(e.text)
+        return False
+    return True
+
+
+def _parent_termios(tty: int, termopts) -> bool:
+    """The TERMIOS options on the child's pty, set before the fork; False (and
+    nothing logged) when one fails: the child then applies them as socat does."""
+    try:
+        termopts.take(lambda r: r.apply[0] == "ctty")
+        termopts.apply("FD", tty)
+    except SocatError:
         return False
     return True
 
