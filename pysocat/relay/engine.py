@@ -575,6 +575,10 @@ class Relay:
         closing_deadline = None
         last_action = time.monotonic()
         failed = False
+        # only shut-close leaves a closed number to poll: not looked for otherwise
+        shut_close = any(sub is not None and sub.shut == "close"
+                         for ep in (self.ep1, self.ep2)
+                         for sub in (ep, getattr(ep, "reader", None), getattr(ep, "writer", None)))
         try:
             while not self.stop_requested:
                 active = [d for d in self.dirs if not d.eof]
@@ -605,7 +609,7 @@ class Relay:
                     if cfg.stop_fd is not None:
                         rlist.append(cfg.stop_fd)
                     try:
-                        if self._closed_fds() & set(rlist + wlist):
+                        if shut_close and self._closed_fds() & set(rlist + wlist):
                             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
                         got, wgot, _ = select.select(rlist, wlist, [], timeout)
                     except InterruptedError:
