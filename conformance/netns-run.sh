@@ -124,6 +124,14 @@ if [ -n "${CONF_CHUNKS:-}" ] && [ ! -f "$RUN_DIR/suite/testcert.dh" ]; then
     fi
 fi
 
+# test.sh's helper scripts (readline.sh, …) call "socat" with PATH=${SOCAT%socat}:$PATH:
+# the binary under test is offered to it under that name, as a drop-in is installed.
+case "$SOCAT_BIN" in
+    */socat) ;;
+    *) mkdir -p "$RUN_DIR/bin" && ln -s "$SOCAT_BIN" "$RUN_DIR/bin/socat" &&
+       SOCAT_BIN="$RUN_DIR/bin/socat" ;;
+esac
+
 # test.sh looks for filan (its fd-inspection tool, shipped with socat) next to
 # $SOCAT when one is on PATH (its test is inverted), so for a binary outside
 # /usr/bin it gets FILAN=false. Name socat's filan for every binary alike.
