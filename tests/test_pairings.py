@@ -8,6 +8,7 @@ transfer also shows the relay's memory stays constant.
 """
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -87,10 +88,17 @@ def test_no_byte_lost_through(pairing, tmp_path):
               'rc=$?; wait; exit $rc')
     env = {**os.environ, "P": " ".join(PYSOCAT),
            "PY": sys.executable, "PRODUCER": PRODUCER, "CONSUMER": CONSUMER}
-    p = subprocess.run(["bash", "-o", "pipefail", "-c", script],
-                       capture_output=True, timeout=TIMEOUT, env=env)
-    assert p.returncode == 0, p.stderr.decode()[-2000:]
-    assert p.stdout.decode().strip() == expected(SIZE)
+    # a session of its own: a hang ends the whole pipeline, not only bash
+    p = subprocess.Popen(["bash", "-o", "pipefail", "-c", script], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise
+    assert p.returncode == 0, err.decode()[-2000:]
+    assert out.decode().strip() == expected(SIZE)
 
 
 def _rss_kib(pid):
