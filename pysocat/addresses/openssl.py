@@ -463,14 +463,7 @@ class TLSEndpoint(S.SocketEndpoint):
         fd = self.sock.fileno()
         if fd >= 0:
             LOG.info(f"close({fd})")
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        for func in self.on_close:
-            func()
-        for child in self.children:
-            child.reap()
+        self._release()
 
 
 # ---------------------------------------------------------------------------

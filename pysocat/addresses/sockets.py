@@ -1388,6 +1388,10 @@ class SocketEndpoint(Endpoint):
         self._closed = True
         if self.howtoend == "shutdown":
             shutdown_close(self.sock, self.shut_closed)
+        self._release()
+
+    def _release(self) -> None:
+        """The socket closed, then the close hooks (unlink-close…) and children."""
         try:
             self.sock.close()
         except OSError:
