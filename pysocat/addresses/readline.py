@@ -36,6 +36,16 @@ MAXPROMPT = 512                 # socat's READLINE_MAXPROMPT
 REG_EXTENDED, REG_NOSUB = 1, 8  # glibc <regex.h>
 
 
+
+def _canonical():
+    """Put stdin's terminal in canonical mode for one line; the old attributes."""
+    import termios as T
+    save = T.tcgetattr(0)
+    canon = [list(x) if isinstance(x, list) else x for x in save]
+    canon[3] |= T.ICANON
+    T.tcsetattr(0, T.TCSANOW, canon)
+    return save
+
 class _Regex:
     """A POSIX extended regex compiled by libc, as socat's regcomp/regexec."""
 
@@ -105,10 +115,7 @@ class ReadlineEndpoint(Endpoint):
         if self.dyn is not None and self.noecho is not None \
                 and self.noecho.matches(_c_string(self.dyn)):
             # a password prompt: a canonical read, no echo, not into the history
-            save = T.tcgetattr(0)
-            canon = [list(x) if isinstance(x, list) else x for x in save]
-            canon[3] |= T.ICANON
-            T.tcsetattr(0, T.TCSANOW, canon)
+            save = _canonical()
             try:
                 while True:
                     try:
@@ -156,10 +163,7 @@ class ReadlineEndpoint(Endpoint):
                 return None
         # input() would not use readline: the terminal's own line editing
         import termios as T
-        save = T.tcgetattr(0)
-        canon = [list(x) if isinstance(x, list) else x for x in save]
-        canon[3] |= T.ICANON
-        T.tcsetattr(0, T.TCSANOW, canon)
+        save = _canonical()
         try:
             if prompt:
                 os.write(1, prompt.encode(_encoding(), "surrogateescape"))

@@ -398,13 +398,6 @@ def _raw_fd(ep, method: str) -> bool:
     return getattr(cls, method) is getattr(Endpoint, method) and cls.pending is Endpoint.pending
 
 
-def _is_pipe(fd: int) -> bool:
-    try:
-        return (os.fstat(fd).st_mode & 0o170000) == 0o010000
-    except OSError:
-        return False
-
-
 class _Splicer:
     """Zero-copy moves from one fd to another with splice(2).
 
