@@ -1,10 +1,11 @@
-# pysocat: a socat 1.7.4.4 compatible relay in Python.
+# pysocat: a socat 1.8.1.3 (and 1.7.4.4) compatible relay in Python.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
 .PHONY: install test clean
 install:
+	@tools/deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# compat: a plain path entry in a .pth; the default editable finder costs

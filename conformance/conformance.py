@@ -96,7 +96,7 @@ def fetch_suite() -> Path:
         _run(["apt-get", "install", "-y", "-qq", "dpkg-dev"], 900, check=True,
              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     src.mkdir(parents=True, exist_ok=True)
-    _run(["apt-get", "source", "-qq", "socat"], 900, check=True, cwd=src)
+    _run(["apt-get", "source", "-qq", "socat/bookworm"], 900, check=True, cwd=src)
     found = sorted(src.glob("socat-*/test.sh"))
     if not found:
         raise SystemExit("conformance: apt-get source socat produced no test.sh")

@@ -1,4 +1,7 @@
-"""The ``pysocat`` command: socat 1.7.4.4's flags onto ``core.Config``, then ``core.run``.
+"""The ``pysocat`` command: socat's flags onto ``core.Config``, then ``core.run``.
+
+The version profile (pysocat/versions.py) is chosen first, from ``--compat=V``
+or ``PYSOCAT_COMPAT``; it decides which flags exist and what they mean.
 
 Flag parsing follows socat.c main(): flags come first, a lone ``-`` (or ``-,``
 ``-:`` ``-!!``) starts the first address, exactly two addresses remain.
@@ -14,7 +17,6 @@ import sys
 from .errors import SocatError
 from .log import FATAL, LOG, NOTICE
 
-VERSION = "1.7.4.4"
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
              "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
              "This product includes software written by Tim Hudson (tjh@cryptsoft.com)")
@@ -75,9 +77,7 @@ def parse_args(args: list[str]):
                 level = 2 if a[3:4] in ("h", "?") else 1
             return cfg, [level], "help"
         if c == "d":
-            if a.strip("-d") or not a.startswith("-d"):
-                raise Usage()
-            LOG.level = max(0, LOG.level - (len(a) - 1))
+            _debug_flag(a, cfg)
         elif c == "D":
             _no_suffix(a)
             cfg.debug_fds = True
@@ -177,6 +177,30 @@ def parse_args(args: list[str]):
     return cfg, rest, "run"
 
 
+def _debug_flag(a, cfg):
+    """-d, -dd…; 1.8 also -d<N> (N = 0…4, the level counted as d's)."""
+    from . import versions
+    P = versions.ACTIVE
+    count = cfg.extra.get("msglevel", 0)
+    rest = a[2:]
+    if P.flags_18 and rest[:1] in ("-", "0", "1", "2", "3", "4"):
+        try:
+            count = int(rest, 0)
+        except ValueError:
+            m = rest.lstrip("-")
+            bad = next((ch for ch in m if not ch.isdigit()), m[:1])
+            raise SocatError(f'Invalid (trailing) character(s) "{bad}" in "{a}"option') from None
+    elif rest.strip("d"):
+        raise Usage()
+    else:
+        count += len(a) - 1
+    cfg.extra["msglevel"] = count
+    if P.flags_18:              # 1.8: level = 4 - count; no -d means W
+        LOG.level = max(0, 4 - count) if count else LOG.default_level
+    else:                       # 1.7: each d lowers the default E by one
+        LOG.level = max(0, LOG.default_level - count)
+
+
 def _no_suffix(a):
     if len(a) > 2:
         raise SocatError(f'option "{a[:2]}" does not take a suffix ("{a[2:]}")'
@@ -231,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         LOG.set_progname("pysocat")
     status = 1
     try:
+        args = _select_version(argv[1:])
         try:
-            cfg, addrs, action = parse_args(argv[1:])
+            cfg, addrs, action = parse_args(args)
         except Usage:
             from .help import usage
             sys.stderr.write(usage())
@@ -251,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         _install_signals()
         for line in COPYRIGHT:
             LOG.info(line)
-        LOG.debug(f"socat version {VERSION}")
-        os.environ["SOCAT_VERSION"] = VERSION
+        from .versions import ACTIVE
+        LOG.debug(f"socat version {ACTIVE.socat_version}")
+        os.environ["SOCAT_VERSION"] = ACTIVE.socat_version
         os.environ.setdefault("SOCAT_PID", str(os.getpid()))
         os.environ.setdefault("SOCAT_PPID", str(os.getpid()))
         from .core import run
@@ -276,6 +302,43 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         except Exception:
             pass
+
+
+def _select_version(args: list[str]) -> list[str]:
+    """Pick the profile: ``--compat=V`` / ``--compat V`` among the flags, else
+    PYSOCAT_COMPAT, else 1.8.1.3. Returns the arguments without --compat."""
+    from . import versions
+    version = versions.from_environment()
+    source = "PYSOCAT_COMPAT"
+    out = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("-") or a in ("-",) or a[1:2] in ",:" or a.startswith("-!!"):
+            out += args[i:]
+            break
+        if a == "--compat" or a.startswith("--compat="):
+            if a == "--compat":
+                if i + 1 >= len(args):
+                    raise SocatError('option --compat requires an argument; use option "-h" for help')
+                i += 1
+                version = args[i]
+            else:
+                version = a[len("--compat="):]
+            source = "--compat"
+        else:
+            out.append(a)
+            # flags that take the next argument as their value
+            if a in ("-r", "-R", "-b", "-t", "-T", "-L", "-W", "-S", "-lf", "-lp"):
+                if i + 1 < len(args):
+                    i += 1
+                    out.append(args[i])
+        i += 1
+    try:
+        versions.select(version)
+    except versions.UnknownVersion as e:
+        raise SocatError(f"{source}: {e}") from None
+    return out
 
 
 class _lock:

@@ -88,8 +88,8 @@ def version() -> str:
 
 
 def __socat__() -> str:
-    from .cli import VERSION
-    return VERSION
+    from .versions import ACTIVE
+    return ACTIVE.socat_version
 
 
 def usage(prog: str = "pysocat") -> str:

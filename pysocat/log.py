@@ -28,6 +28,7 @@ class Logger:
     def __init__(self) -> None:
         self.progname = "socat"
         self.level = ERROR
+        self.default_level = ERROR     # versions.select() sets the profile's
         self.exitlevel = ERROR
         self.micros = False
         self.hostname: str | None = None
@@ -37,6 +38,10 @@ class Logger:
         self.callback: Callable[[int, str], None] | None = None  # API hook
 
     # configuration ----------------------------------------------------
+    def set_default_level(self, level: int) -> None:
+        """The threshold without -d (the version profile's default_log_level)."""
+        self.level = self.default_level = level
+
     def set_progname(self, name: str) -> None:
         self.progname = name
 

@@ -11,6 +11,18 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin", "pysocat")
 PYSOCAT = [VENV_BIN] if os.path.exists(VENV_BIN) else [sys.executable, "-m", "pysocat"]
 SOCAT = shutil.which("socat")
 
+# The tests written against socat 1.7.4.4 (the /usr/bin/socat of Debian 12) run
+# pysocat under that profile; tests of 1.8 behaviour use run_pysocat18 and
+# run_socat18 (classic 1.8.1.3, built by `make classic` into the cache).
+os.environ.setdefault("PYSOCAT_COMPAT", "1.7.4.4")
+_CACHE = os.environ.get("PYSOCAT_CLASSIC_CACHE") or os.path.join(
+    os.path.expanduser("~"), ".cache", "pysocat")
+SOCAT18 = os.path.join(_CACHE, "socat-1.8.1.3", "socat")
+if not os.access(SOCAT18, os.X_OK):
+    SOCAT18 = None
+ENV17 = {**os.environ, "PYSOCAT_COMPAT": "1.7.4.4"}
+ENV18 = {**os.environ, "PYSOCAT_COMPAT": "1.8.1.3"}
+
 
 def run_pysocat(*args, input=b"", timeout=20, **kw):
     """Run pysocat with args; returns CompletedProcess (bytes)."""
@@ -20,6 +32,18 @@ def run_pysocat(*args, input=b"", timeout=20, **kw):
 
 def run_socat(*args, input=b"", timeout=20, **kw):
     return subprocess.run([SOCAT] + list(args), input=input, capture_output=True,
+                          timeout=timeout, **kw)
+
+
+def run_pysocat18(*args, input=b"", timeout=20, env=None, **kw):
+    """pysocat under the 1.8.1.3 profile."""
+    return subprocess.run(PYSOCAT + list(args), input=input, capture_output=True,
+                          timeout=timeout, env={**ENV18, **(env or {})}, **kw)
+
+
+def run_socat18(*args, input=b"", timeout=20, **kw):
+    """classic socat 1.8.1.3 (the cache build)."""
+    return subprocess.run([SOCAT18] + list(args), input=input, capture_output=True,
                           timeout=timeout, **kw)
 
 
@@ -35,6 +59,8 @@ def log_texts(stderr: bytes) -> list[str]:
 
 needs_socat = pytest.mark.skipif(SOCAT is None and not os.environ.get("CI"),
                                  reason="real socat 1.7.4.4 is not installed")
+needs_socat18 = pytest.mark.skipif(SOCAT18 is None and not os.environ.get("CI"),
+                                   reason="classic socat 1.8.1.3 is not built (make classic)")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
 

@@ -20,11 +20,14 @@ class Dumper:
         self.arrow = "<" if righttoleft else ">"
         self.offset = 0
         self.out = out or sys.stderr
+        from ..versions import ACTIVE
+        self.digits = ACTIVE.hexdump_micro_digits
 
     def header(self, n: int) -> str:
         ns = time.time_ns()
         stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(ns // 10**9))
-        h = (f"{self.arrow} {stamp}.{ns % 10**9:09d}  length={n} "
+        usec = ns % 10**9 // 1000    # socat prints microseconds: 1.8 %06ld, 1.7 %09ld
+        h = (f"{self.arrow} {stamp}.{usec:0{self.digits}d}  length={n} "
              f"from={self.offset} to={self.offset + n - 1}\n")
         self.offset += n
         return h

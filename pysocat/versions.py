@@ -1,0 +1,112 @@
+"""Version profiles: which socat pysocat behaves as, and every way the two differ.
+
+pysocat behaves as socat 1.8.1.3 unless ``PYSOCAT_COMPAT=1.7.4.4`` (environment,
+so it reaches through scripts that call the program by name) or
+``--compat=1.7.4.4`` (command line) selects Debian 12's socat. Every behaviour
+that differs between the two is one row of ``BEHAVIOURS`` below: code asks
+``versions.ACTIVE.<name>``, never compares version strings. ``--explain`` and
+the man page read the same rows to say how the other version differs.
+"""
+from __future__ import annotations
+
+import os
+
+DEFAULT = "1.8.1.3"
+VERSIONS = ("1.8.1.3", "1.7.4.4")
+
+
+class Behaviour:
+    """One difference: its name, a sentence for humans, its value per version."""
+    __slots__ = ("name", "doc", "values", "source")
+
+    def __init__(self, name: str, doc: str, v18, v17, source: str = ""):
+        self.name = name
+        self.doc = doc
+        self.values = {"1.8.1.3": v18, "1.7.4.4": v17}
+        self.source = source      # where socat's sources show it (1.8.1.3's file:line)
+
+
+# name, what it decides, 1.8.1.3 value, 1.7.4.4 value, socat source
+BEHAVIOURS = [Behaviour(*row) for row in (
+    ("socat_version", "the socat version reported by -V and SOCAT_VERSION",
+     "1.8.1.3", "1.7.4.4", "VERSION"),
+    ("default_log_level", "the lowest severity shown without -d (W in 1.8, E in 1.7)",
+     3, 4, "error.c:49"),
+    ("flags_18", "the 1.8 command line flags -d0..-d4, -0, -S, --statistics, --experimental",
+     True, False, "socat.c:133-147,241-252,323-341,409-417"),
+    ("timeout_zero_is_zero", "-T 0 is a timeout of 0 s (1.8; negative means none); "
+     "in 1.7 -T 0 means no timeout",
+     True, False, "socat.c:267-285"),
+    ("help_layout", "the layout of -h/-hh/-hhh (1.8: upper-case names, tab-aligned)",
+     "1.8", "1.7", "xiohelp.c:14-234"),
+    ("hexdump_micro_digits", "digits of the fraction of a second in the -v/-x header",
+     6, 9, "socat.c:1380 (1.7.4.4: socat.c:1225 prints microseconds as %09ld)"),
+    ("child_exit_warns", "a child of EXEC/SYSTEM exiting non-zero is a W, the transfer goes "
+     "on and the exit status becomes 1 (1.7: an E that ends the run)",
+     True, False, "xiosigchld.c:90-91,148,158"),
+    ("read_reset_is_error", "EPIPE/ECONNRESET on read or shutdown is an E (1.7: a notice/W)",
+     True, False, "xioread.c:63-68, xioshutdown.c:56-72"),
+    ("connect_failure_pair", "a failed connect prints W connect(...) then "
+     "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
+    ("connect_notices", "N opening connection to host:port / N successfully connected",
+     True, False, "xio-ipapp.c:65,178,367"),
+    ("listen_reuseaddr_default", "TCP listeners set SO_REUSEADDR unless reuseaddr=0",
+     True, False, "xio-socket.c:82,2341-2375"),
+    ("new_address_types", "the address types new in 1.8 (SOCKS5, SHELL, ACCEPT-FD, ...)",
+     True, False, "xioopen.c"),
+    ("new_options", "the address options new in 1.8 (netns, chdir, ai-*, ...)",
+     True, False, "xioopts.c"),
+)]
+_BY_NAME = {b.name: b for b in BEHAVIOURS}
+
+
+class Profile:
+    """The behaviours of one version, as attributes (``ACTIVE.child_exit_warns``)."""
+
+    def __init__(self, version: str):
+        self.version = version
+        for b in BEHAVIOURS:
+            setattr(self, b.name, b.values[version])
+
+    def differs(self, name: str) -> tuple[str, object] | None:
+        """(other version, its value) when the other version differs in ``name``."""
+        b = _BY_NAME[name]
+        for v in VERSIONS:
+            if v != self.version and b.values[v] != b.values[self.version]:
+                return v, b.values[v]
+        return None
+
+    def __repr__(self) -> str:
+        return f"Profile({self.version!r})"
+
+
+class UnknownVersion(ValueError):
+    pass
+
+
+def check(version: str) -> str:
+    if version not in VERSIONS:
+        raise UnknownVersion(f'unknown compatibility version "{version}" '
+                             f'(known: {", ".join(VERSIONS)})')
+    return version
+
+
+def select(version: str) -> Profile:
+    """Make ``version`` the profile of this process (the CLI calls this once)."""
+    global ACTIVE
+    ACTIVE = Profile(check(version))
+    from .log import LOG
+    LOG.set_default_level(ACTIVE.default_log_level)
+    return ACTIVE
+
+
+def from_environment() -> str:
+    return os.environ.get("PYSOCAT_COMPAT") or DEFAULT
+
+
+def behaviour(name: str) -> Behaviour:
+    return _BY_NAME[name]
+
+
+_env = from_environment()
+ACTIVE = Profile(_env if _env in VERSIONS else DEFAULT)
