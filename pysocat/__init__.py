@@ -1,4 +1,4 @@
-"""pysocat: socat 1.7.4.4's address language and relay, as a Python library and CLI.
+"""pysocat: socat's address language (1.8.1.3, or 1.7.4.4 by profile) and relay, as a Python library and CLI.
 
 Importing this package is cheap: no parser, no netlink, no TLS until used.
 
