@@ -137,7 +137,7 @@ def help_text(level: int) -> str:
                "   single-address:\n"
                "      <address-head>[,<opts>]\n"
                "   address-head:\n")
-    names = sorted((n, row) for row in registry.ROWS for n in row.names)
+    names = sorted((n, row) for row in registry.rows() for n in row.names)
     for name, row in names:
         if name == row.name:
             out.append(f"      {address_line(row)}\n")

@@ -84,6 +84,9 @@ def address_types() -> str:
             out.append(f"Also {names}.")
         out.append(".br")
         out.append(f"Option groups: {esc(', '.join(group_list(row.groups)))}.")
+        if row.since:
+            out.append(".br")
+            out.append(esc(f"New in socat {row.since}: unknown under --compat=1.7.4.4."))
     return "\n".join(out) + "\n"
 
 

@@ -47,6 +47,7 @@ class AddrDef:
     count_prefix: object = None    # callable(head, params) -> message prefix, if special
     steps: object = None      # --explain: the calls the open makes (see explain.py)
     transport: str | None = None   # "stream" | "datagram" | "packet" | "fd"; None: derived
+    since: str | None = None  # "1.8": the type is new in socat 1.8 (see SINCE)
 
     @property
     def names(self) -> tuple:
@@ -55,15 +56,21 @@ class AddrDef:
 
 def address(name, syntax, groups, opener, feature, help="", aliases=(),
             params=None, nparams=None, count_text=None, count_prefix=None,
-            steps=None, transport=None):
-    """Define one address row (called at import time by family modules)."""
+            steps=None, transport=None, since=None):
+    """Define one address row (called at import time by family modules).
+
+    ``since="1.8"`` marks a type that socat 1.7.4.4 does not have: under that
+    profile it is an unknown address, hidden from -h, -V and the index.
+    """
+    if since is not None and since not in SINCE:
+        raise AssertionError(f"address {name}: unknown since={since!r}")
     if params is None:
         params = tuple(p.strip("<>[]") for p in syntax.split(":")[1:])
     if nparams is None:
         nparams = (len(params), len(params))
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
                   opener, feature, help, tuple(aliases), tuple(params),
-                  count_text, count_prefix, steps, transport)
+                  count_text, count_prefix, steps, transport, since)
     origin = sys._getframe(1).f_globals.get("__name__", "")
     for n in row.names:
         if n.lower() in ADDRESSES:
@@ -72,6 +79,24 @@ def address(name, syntax, groups, opener, feature, help="", aliases=(),
         ORIGIN[n.lower()] = origin
     ROWS.append(row)
     return row
+
+
+# since= value of a row -> the versions.py behaviour that says whether it exists
+SINCE = {"1.8": "new_address_types"}
+
+
+def available(row) -> bool:
+    """Whether the active version profile has this address type."""
+    if row.since is None:
+        return True
+    from .. import versions
+    return bool(getattr(versions.ACTIVE, SINCE[row.since]))
+
+
+def rows() -> list["AddrDef"]:
+    """The rows of the active profile (every family loaded)."""
+    load_all()
+    return [r for r in ROWS if available(r)]
 
 
 _loaded = False
@@ -95,6 +120,7 @@ def load_all() -> None:
 # keyed by the size and mtime of every family module, so it is never stale.
 # Without a writable cache everything still works, only slower.
 _INDEX = None
+_FEATURE_SINCE: dict = {}      # feature -> since, when only rows new in that version have it
 
 
 def _index_path() -> str:
@@ -120,6 +146,19 @@ def _build_index() -> tuple[dict, frozenset]:
     return names, feats
 
 
+def _feature_since() -> dict:
+    """feature -> since, for features that only rows new in a version provide."""
+    out: dict = {}
+    for r in ROWS:
+        if r.feature in EXTRA_FEATURES:
+            continue
+        if r.since is None:
+            out[r.feature] = None
+        else:
+            out.setdefault(r.feature, r.since)
+    return {f: v for f, v in out.items() if v is not None}
+
+
 def index() -> tuple[dict, frozenset]:
     """(address name → defining module, WITH_* features), from the cache if current."""
     global _INDEX
@@ -131,7 +170,7 @@ def index() -> tuple[dict, frozenset]:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
         if lines and lines[0] == "key " + key:
-            names, feats = {}, set()
+            names, feats, since = {}, set(), {}
             for line in lines[1:]:
                 kind, _, rest = line.partition(" ")
                 if kind == "n":
@@ -139,12 +178,20 @@ def index() -> tuple[dict, frozenset]:
                     names[n] = mod
                 elif kind == "f":
                     feats.add(rest)
+                elif kind == "s":
+                    f, _, v = rest.partition(" ")
+                    since[f] = v
             _INDEX = (names, frozenset(feats))
+            _FEATURE_SINCE.clear()
+            _FEATURE_SINCE.update(since)
             return _INDEX
     except (OSError, ValueError):
         pass
     _INDEX = _build_index()
+    _FEATURE_SINCE.clear()
+    _FEATURE_SINCE.update(_feature_since())
     text = "\n".join(["key " + key] + [f"f {x}" for x in sorted(_INDEX[1])]
+                     + [f"s {f} {v}" for f, v in sorted(_FEATURE_SINCE.items())]
                      + [f"n {n} {m}" for n, m in sorted(_INDEX[0].items())]) + "\n"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -158,8 +205,12 @@ def index() -> tuple[dict, frozenset]:
 
 
 def features() -> frozenset:
-    """The WITH_* features of all rows, without importing the families."""
-    return index()[1]
+    """The WITH_* features of the active profile's rows, without importing the families."""
+    feats = index()[1]
+    from .. import versions
+    gone = {f for f, v in _FEATURE_SINCE.items()
+            if not getattr(versions.ACTIVE, SINCE[v])}
+    return feats - gone if gone else feats
 
 
 def _row(name: str):
@@ -184,6 +235,8 @@ def lookup(spec, check_count: bool = True) -> tuple["AddrDef", tuple]:
     """
     head = spec.head
     row = _row(head.lower())
+    if row is not None and not available(row):
+        row = None                # new in 1.8: unknown to the 1.7.4.4 profile
     params = spec.params
     if row is None:
         if len(head) == 1 and head.isdigit():
