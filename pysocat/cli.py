@@ -254,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if LOG.progname in ("__main__.py", "-c", ""):
         LOG.set_progname("pysocat")
     status = 1
+    if argv[1:2] in (["--completion"], ["--complete-word"]):   # pysocat's own
+        return _completion(argv[1], argv[2:])
     try:
         args = _select_version(argv[1:])
         try:
@@ -302,6 +304,19 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         except Exception:
             pass
+
+
+def _completion(flag: str, rest: list[str]) -> int:
+    from . import completion
+    try:
+        if flag == "--complete-word":
+            return completion.main_complete_word(rest)
+        if len(rest) != 1:
+            raise SocatError('option --completion requires one of bash, zsh, fish')
+        sys.stdout.write(completion.script(rest[0]))
+        return 0
+    except SocatError as e:
+        return _exit_error(e.text, e)
 
 
 def _select_version(args: list[str]) -> list[str]:

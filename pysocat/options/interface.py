@@ -31,7 +31,7 @@ opt("tun-device", "STRING", "INTERFACE", "OPEN", ("addr",),
 opt("tun-name", "STRING", "INTERFACE", "FD", ("addr",),
     "name of the network interface to create")
 opt("tun-type", "STRING", "INTERFACE", "FD", ("addr",),
-    "tun (IP packets, default) or tap (Ethernet frames)")
+    "tun (IP packets, default) or tap (Ethernet frames)", choices=("tun", "tap"))
 opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
     "no packet information header before each packet", ("no-pi", "tun-no-pi"), nick="no-pi")
 for _name, (_bit, _aliases) in IFF_FLAGS.items():

@@ -12,12 +12,13 @@ _G, _S = "OPENSSL", "SPECIFIC"
 opt("openssl-cipherlist", "STRING", _G, _S, ("addr",),
     "the OpenSSL cipher list (TLS 1.2 and older; default HIGH:-NULL:-PSK:-aNULL)",
     ("cipherlist", "ciphers", "cipher"), nick="ciphers")
+_PROTO_VERSIONS = ("TLS1", "TLS1.1", "TLS1.2", "TLS1.3")
 opt("openssl-min-proto-version", "STRING", _G, "INIT", ("addr",),
     "lowest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("min-version",),
-    nick="min-version")
+    nick="min-version", choices=_PROTO_VERSIONS)
 opt("openssl-max-proto-version", "STRING", _G, "INIT", ("addr",),
     "highest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("max-version",),
-    nick="max-version")
+    nick="max-version", choices=_PROTO_VERSIONS)
 opt("openssl-verify", "BOOL", _G, _S, ("addr",),
     "verify the peer's certificate (default 1)", ("verify",), nick="verify")
 opt("openssl-certificate", "STRING", _G, _S, ("addr",),

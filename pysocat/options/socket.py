@@ -51,11 +51,13 @@ _so("so-reuseport", _c("SO_REUSEPORT", 15), "PREBIND", ("reuseport",), help="sev
 _so("so-security-authentication", 22, aliases=("security-authentication", "securityauthentication"), nick="securityauthentication")
 _so("so-security-encryption-network", 24, aliases=("security-encryption-network", "securityencryptionnetwork"), nick="securityencryptionnetwork")
 _so("so-security-encryption-transport", 23, aliases=("security-encryption-transport", "securityencryptiontransport"), nick="securityencryptiontransport")
-opt("so-type", "INT", "SOCKET", "SOCKET", ("addr",), "socket type for socket(2)", ("socktype", "type"), nick="type")
+opt("so-type", "INT", "SOCKET", "SOCKET", ("addr",), "socket type for socket(2)", ("socktype", "type"), nick="type",
+    choices=("1", "2", "3", "5"))
 opt("so-protocol", "INT", "SOCKET", "SOCKET", ("addr",), "protocol for socket(2)", ("protocol", "prototype", "so-prototype"), nick="protocol")
 opt("bind", "STRING", "SOCKET", "BIND", ("addr",), "bind the socket to this local address")
 opt("connect-timeout", "TIMEVAL", "SOCKET", "PASTSOCKET", ("addr",), "give up connecting after this many seconds")
-opt("protocol-family", "STRING", "SOCKET", "PRESOCKET", ("addr",), "protocol family: ip4, ip6 or a number", ("pf",), nick="pf")
+opt("protocol-family", "STRING", "SOCKET", "PRESOCKET", ("addr",), "protocol family: ip4, ip6 or a number", ("pf",), nick="pf",
+    choices=("ip4", "ip6", "inet", "inet6", "ipv4", "ipv6"))
 opt("null-eof", "BOOL", "SOCKET", "INIT", ("addr",), "an empty datagram means EOF")
 opt("setsockopt", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt",), nick="sockopt")
 opt("setsockopt-int", "INT:INT:INT", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, int)", ("sockopt-int",), nick="sockopt-int")

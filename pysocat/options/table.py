@@ -36,6 +36,7 @@ class OptDef:
     help: str = ""
     aliases: tuple = ()
     nick: str | None = None   # socat's short name, the one -hh lists ("rdonly")
+    choices: tuple = ()       # the values an enumerated option takes (shell completion)
 
     @property
     def names(self) -> tuple:
@@ -46,7 +47,8 @@ OPTIONS: dict[str, OptDef] = {}      # every name and alias → row, lower case
 ROWS: list[OptDef] = []              # canonical rows in definition order
 
 
-def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None):
+def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None,
+        choices=()):
     """Define one option row (called at import time by option modules).
 
     ``nick`` is socat's nickname of the option (second field of its optdesc),
@@ -55,7 +57,7 @@ def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=N
     """
     aliases = tuple(aliases)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
-                 help, aliases, nick)
+                 help, aliases, nick, tuple(choices))
     for n in row.names:
         if n.lower() in OPTIONS:
             raise AssertionError(f"option {n} defined twice")
