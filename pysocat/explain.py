@@ -185,6 +185,9 @@ def _socket_triple(row) -> tuple[str, str, str]:
     dgram = any(w in name for w in ("datagram", "sendto", "recv", "udp"))
     if name == "interface":
         return "AF_PACKET", "SOCK_RAW", "htons(ETH_P_ALL)"
+    if "domain" in row.params:       # SOCKET-*: the numbers as given; so-type= may change the type
+        stype = "{type}" if "type" in row.params else "SOCK_STREAM (or so-type=)"
+        return "{domain}", stype, "{protocol}"
     if "UNIX" in g and not g & {"IP4", "IP6"}:
         return "AF_UNIX", "SOCK_DGRAM" if dgram else "SOCK_STREAM", "0"
     if g >= {"IP4", "IP6"}:
@@ -209,6 +212,7 @@ def _generic_steps(ctx) -> list:
         pf, stype, proto = _socket_triple(ctx.row)
         peer = ("{host}:{port}" if {"host", "port"} <= params else
                 "{host}" if "host" in params else
+                "{remote-address} (the bytes after sa_family)" if "remote-address" in params else
                 '"{filename}"' if "filename" in params else "the peer")
         if "host" in params:
             steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"
@@ -223,6 +227,8 @@ def _generic_steps(ctx) -> list:
                          else "any address, port {port}")
             elif "filename" in params:
                 local = '"{filename}"'
+            elif "local-address" in params:
+                local = "{local-address} (the bytes after sa_family)"
             else:
                 local = "{opt[bind]}" if ctx.has("bind") else "any address"
             steps.append(("BIND", f"bind(fd, {local})"))
