@@ -101,16 +101,30 @@ def _feed_dot_then_newline():
     return subprocess.Popen(["sh", "-c", "echo .; sleep 0.5; echo"], stdout=subprocess.PIPE)
 
 
-def _run_writer(args, fifo, stdout=None):
+def _run_writer(args, fifo, stdout=None, reader=None, prog=None):
+    """Write "." into the FIFO; once the reader (which takes one byte) is gone, "\n"."""
     import subprocess
     from conftest import PYSOCAT
-    feeder = _feed_dot_then_newline()
+    if reader is None:
+        feeder = _feed_dot_then_newline()
+        try:
+            return subprocess.run(PYSOCAT + args, stdin=feeder.stdout, stdout=stdout,
+                                  stderr=subprocess.PIPE, timeout=20)
+        finally:
+            feeder.stdout.close()
+            feeder.wait(timeout=10)
+    p = subprocess.Popen((prog or PYSOCAT) + args, stdin=subprocess.PIPE, stdout=stdout,
+                         stderr=subprocess.PIPE)
+    p.stdin.write(b".")
+    p.stdin.flush()
+    reader.wait(timeout=10)          # the reader took its byte and closed the FIFO
     try:
-        return subprocess.run(PYSOCAT + args, stdin=feeder.stdout, stdout=stdout,
-                              stderr=subprocess.PIPE, timeout=20)
-    finally:
-        feeder.stdout.close()
-        feeder.wait(timeout=10)
+        p.stdin.write(b"\n")
+        p.stdin.flush()
+    except BrokenPipeError:
+        pass
+    out, err = p.communicate(timeout=20)       # closes stdin: EOF after the newline
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 def _finish(reader):
@@ -123,7 +137,7 @@ def test_cool_write_makes_epipe_a_notice_unidirectional(tmp_path, name):
     """socat test 203 COOLWRITE: -u, the write into the FIFO fails EPIPE."""
     fifo, reader = _dead_reader_fifo(tmp_path)
     try:
-        r = _run_writer(["-d", "-d", "-u", "-", f"file:{fifo},{name}"], fifo)
+        r = _run_writer(["-d", "-d", "-u", "-", f"file:{fifo},{name}"], fifo, reader=reader)
     finally:
         _finish(reader)
     assert r.returncode == 0, r.stderr
@@ -138,7 +152,7 @@ def test_cool_write_makes_epipe_a_notice_unidirectional(tmp_path, name):
 def test_without_cool_write_epipe_is_an_error(tmp_path):
     fifo, reader = _dead_reader_fifo(tmp_path)
     try:
-        r = _run_writer(["-u", "-", f"file:{fifo}"], fifo)
+        r = _run_writer(["-u", "-", f"file:{fifo}"], fifo, reader=reader)
     finally:
         _finish(reader)
     assert r.returncode == 1
@@ -150,7 +164,8 @@ def test_cool_write_on_bidirectional_stdio(tmp_path):
     fifo, reader = _dead_reader_fifo(tmp_path)
     try:
         with open(fifo, "wb") as out:
-            r = _run_writer(["-d", "-d", "-,cool-write", "pipe"], fifo, stdout=out)
+            r = _run_writer(["-d", "-d", "-,cool-write", "pipe"], fifo, stdout=out,
+                            reader=reader)
     finally:
         _finish(reader)
     assert r.returncode == 0, r.stderr
@@ -169,18 +184,8 @@ def test_cool_write_texts_match_socat(tmp_path):
         fifo, reader = _dead_reader_fifo(tmp_path)
         try:
             args = ["-d", "-d", "-u", "-", f"file:{fifo},cool-write"]
-            if prog:
-                import subprocess
-                from conftest import SOCAT
-                feeder = _feed_dot_then_newline()
-                try:
-                    r = subprocess.run([SOCAT] + args, stdin=feeder.stdout,
-                                       stderr=subprocess.PIPE, timeout=20)
-                finally:
-                    feeder.stdout.close()
-                    feeder.wait(timeout=10)
-            else:
-                r = _run_writer(args, fifo)
+            from conftest import SOCAT
+            r = _run_writer(args, fifo, reader=reader, prog=[SOCAT] if prog else None)
         finally:
             _finish(reader)
         texts = [re.sub(r"\(\d+, 0x[0-9a-f]+,", "(FD, PTR,", t) for t in log_texts(r.stderr)]

@@ -93,15 +93,29 @@ def test_data_written_after_peer_eof_still_arrives():
     assert r.stdout == b"1\n2\n3\n"
 
 
+def _until_transfer_loop(p, timeout=10.0) -> bytes:
+    """stderr of ``p`` up to its 'starting data transfer loop' notice (handlers are in)."""
+    import select
+    got = b""
+    deadline = time.monotonic() + timeout
+    while b"starting data transfer loop" not in got and time.monotonic() < deadline:
+        if select.select([p.stderr], [], [], 0.1)[0]:
+            chunk = os.read(p.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
 def test_sigint_and_sighup_exit_codes():
     for sig, code in ((2, 130), (1, 129)):
         p = subprocess.Popen(PYSOCAT + ["-d", "-d", "-", "EXEC:sleep 5"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(0.5)
+        head = _until_transfer_loop(p)
         p.send_signal(sig)
         _, err = p.communicate(timeout=10)
         assert p.returncode == code
-        assert f"N exiting on signal {sig}" in log_texts(err)
+        assert f"N exiting on signal {sig}" in log_texts(head + err)
 
 
 def test_epipe_on_closed_reader_is_reported_not_raised():
