@@ -164,11 +164,15 @@ def test_overlay(hosts):
     assert b"3 received" in out
     # on the wire: B's relay replaced by a plain UDP socket on 10.0.0.2:9090
     _stop(pb)
+    # (the first datagrams may be IPv6 router solicitations of the new interface)
     catcher = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
-               "s.bind(('10.0.0.2',9090)); s.settimeout(10); "
-               "sys.stdout.buffer.write(s.recvfrom(65536)[0])")
+               "s.bind(('10.0.0.2',9090)); s.settimeout(10)\n"
+               "for _ in range(50):\n"
+               "    d = s.recvfrom(65536)[0]\n"
+               "    if d[2:4] == b'\\x08\\x00':\n"
+               "        sys.stdout.buffer.write(d); break\n")
     pc = b.spawn("python3", "-c", catcher)
-    time.sleep(0.3)
+    assert wait_for(lambda: "10.0.0.2:9090 " in b.run("ss", "-uln").stdout.decode(), timeout=10)
     a.run("ping", "-c", "1", "-W", "1", "172.30.0.2")
     data, err = pc.communicate(timeout=15)
     assert pa.poll() is None, _stop(pa)[1]
