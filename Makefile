@@ -18,8 +18,12 @@ install:
 	# into a fresh venv from here, without asking an index
 	$(PY) -m pip wheel -q -w $(VENV)/wheelhouse 'lark>=1.1' 'pyroute2>=0.7'
 
+# Tests run in 3 processes (pytest-xdist; a file's tests stay in one process) when
+# the venv has xdist: most of the suite waits on sockets and children, not the CPU.
+# PYTEST_ARGS= (empty) runs them in one process.
+PYTEST_ARGS ?= $(shell $(PY) -c 'import xdist' 2>/dev/null && echo --dist loadfile -n 3)
 test:
-	$(PY) -m pytest -q -ra tests
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
