@@ -15,6 +15,15 @@ VENV = os.path.join(ROOT, ".venv")
 WHEELHOUSE = os.path.join(VENV, "wheelhouse")
 PY = os.path.join(VENV, "bin", "python")
 
+def _have(*mods):
+    r = subprocess.run([PY, "-c", "import " + ",".join(mods)], capture_output=True)
+    return r.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(
+    not _have("build", "twine", "wheel") and not os.environ.get("CI"),
+    reason="build, twine or wheel missing from .venv (make install adds them)")
+
 needs_wheelhouse = pytest.mark.skipif(
     not os.path.isdir(WHEELHOUSE) and not os.environ.get("CI"),
     reason="no .venv/wheelhouse (make install builds it)")
