@@ -129,13 +129,14 @@ def _stop(p):
         return p.communicate(timeout=5)
 
 
-def _read_until(p, want: bytes, timeout=10.0) -> bytes:
+def _read_until(p, want: bytes, timeout=10.0, stream="stdout") -> bytes:
+    f = getattr(p, stream)
     got = b""
     deadline = time.monotonic() + timeout
     while want not in got and time.monotonic() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], 0.1)
+        r, _, _ = select.select([f], [], [], 0.1)
         if r:
-            chunk = os.read(p.stdout.fileno(), 4096)
+            chunk = os.read(f.fileno(), 4096)
             if not chunk:
                 break
             got += chunk
@@ -158,7 +159,10 @@ def test_overlay(hosts):
     a, b = hosts
     pa = _sh(a, command("overlay", "A"))
     pb = _sh(b, command("overlay", "B"))
-    assert wait_for(lambda: _tun_up(a) and _tun_up(b), timeout=10), _stop(pa)[1]
+    for p in (pa, pb):       # -d -d: both relays say when their loop runs
+        assert b"starting data transfer loop" in _read_until(p, b"starting data transfer loop",
+                                                            stream="stderr"), _stop(p)[1]
+    assert _tun_up(a) and _tun_up(b)
     rc, out, err = _run(a, command("overlay", "check-A"))
     assert rc == 0, out.decode() + err.decode()
     assert b"3 received" in out
