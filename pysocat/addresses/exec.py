@@ -4,7 +4,9 @@ socat forks a child connected through a socketpair (default), two pipes
 (``pipes``) or a pseudo terminal (``pty``), on the child's fds 0 and 1 (or
 ``fdin``/``fdout``). ``nofork`` execs the program in socat's own process on
 the first address's descriptors. The parent watches the child: a non-zero exit
-is socat's ``E waitpid(): child N exited with status S``.
+is socat's ``waitpid(): child N exited with status S``, an E that ends the run
+under 1.7.4.4, a W under 1.8.1.3 (the transfer goes on, the exit status becomes
+1: versions row ``child_exit_warns``).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ class ChildProcess:
         self.index = index
         self.status: int | None = None
         self.failure: str | None = None   # socat's error text, if the child failed
+        self.warned = False               # 1.8: the failure was logged as a W
         self.pty = False                  # its terminal is a pty we hang up at close
 
     def _record(self, status: int) -> None:
@@ -43,7 +46,8 @@ class ChildProcess:
             self.failure = f"waitpid(): child {self.pid} exited on signal {os.WTERMSIG(status)}"
 
     def poll_exit(self, from_signal: bool = False) -> bool:
-        """Reap without blocking; raise socat's error for a failed child."""
+        """Reap without blocking; a failed child is socat's error (1.7.4.4) or
+        warning (1.8.1.3: ``warn_failure``, the caller goes on)."""
         if self.status is not None:
             return True
         try:
@@ -57,8 +61,19 @@ class ChildProcess:
             LOG.notice("childdied(): handling signal 17")
             LOG.info(f"exec'd process {self.pid} on socket {self.index} terminated")
         self._record(status)
-        if self.failure:
+        if self.failure and not self.warn_failure():
             raise SocatError(self.failure)
+        return True
+
+    def warn_failure(self) -> bool:
+        """1.8.1.3 (xiosigchld.c:148,158): a failed child is a W and the run's
+        exit status becomes 1; False under 1.7.4.4, where it is an E."""
+        from ..versions import ACTIVE
+        if not ACTIVE.child_exit_warns:
+            return False
+        if not self.warned:
+            self.warned = True
+            LOG.warn(self.failure)
         return True
 
     def reap(self) -> None:

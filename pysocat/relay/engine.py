@@ -616,7 +616,9 @@ class Relay:
                         return 0
                     if wake_r is not None and wake_r in got:
                         _drain(wake_r)
-                        self._reap_children()
+                        if self._reap_children() and closing_deadline is None:
+                            # socat_sigchild(): the child's end closes the run
+                            closing_deadline = time.monotonic() + cfg.closing_timeout
                     if not got and not unblocked:
                         ready = polling
                     else:
@@ -696,9 +698,19 @@ class Relay:
         raise SocatError(f"xiopoll({''.join(slots)}, 4, "
                          f"{{{secs}.{int((t - secs) * 1e6):06d}}}): {exc.strerror}")
 
-    def _reap_children(self) -> None:
+    def _reap_children(self) -> bool:
+        """Reap ended children; True when one failed and the run goes on
+        (1.8.1.3: a W) towards its end, as socat_sigchild() starts closing
+        unless the child's address has ignoreeof."""
+        closing = False
         for child in self.children:
+            before = child.warned
             child.poll_exit(from_signal=True)
+            if child.warned and not before:
+                from ..core import _children
+                ep = self.ep1 if child in _children(self.ep1) else self.ep2
+                closing = closing or not ep.ignoreeof
+        return closing
 
 
 # SIGCHLD → self-pipe so select() wakes up when an EXEC child ends
