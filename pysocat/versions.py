@@ -44,8 +44,15 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("child_exit_warns", "a child of EXEC/SYSTEM exiting non-zero is a W, the transfer goes "
      "on and the exit status becomes 1 (1.7: an E that ends the run)",
      True, False, "xiosigchld.c:90-91,148,158"),
-    ("read_reset_is_error", "EPIPE/ECONNRESET on read or shutdown is an E (1.7: a notice/W)",
+    ("read_reset_is_error", "EPIPE/ECONNRESET on read or shutdown is an E that ends the run "
+     "(1.7: on read a W, the direction is in error and closing starts; on shutdown an I)",
      True, False, "xioread.c:63-68, xioshutdown.c:56-72"),
+    ("syntax_usage", "a wrong number of address parameters names the keyword and shows "
+     "its syntax (': usage: KEYWORD:<...>')", True, False, "xiohelp.c:225-234"),
+    ("system_one_param", "SYSTEM takes exactly one parameter: a ':' in the command is an "
+     "error (1.7: the command ends at the first ':')", True, False, "xio-system.c:36"),
+    ("exec_skips_blanks", "EXEC skips blanks before the program name (1.7: they make an "
+     "empty program name, execvp fails)", True, False, "xio-exec.c:74"),
     ("connect_failure_pair", "a failed connect prints W connect(...) then "
      "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
     ("connect_notices", "N opening connection to host:port / N successfully connected",

@@ -177,7 +177,8 @@ class DatagramEndpoint(S.SocketEndpoint):
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as e:
-            LOG.info(f"shutdown({fd}, 1): {e.strerror}")
+            from ..relay.endpoint import shutdown_failed
+            shutdown_failed(fd, 1, e)
 
 
 def _sockaddr(family, addr):

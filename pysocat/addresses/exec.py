@@ -111,11 +111,18 @@ class ChildProcess:
 
 
 def _split_command(line: str) -> list[str]:
+    """The program's argv from EXEC's command line.
+
+    1.8.1.3 skips leading blanks (xio-exec.c:74); 1.7.4.4 takes a leading
+    blank as the end of an empty program name (execvp("") then fails)."""
     import shlex    # imports re: only when a program is started
+    from ..versions import ACTIVE
+    empty = line[:1] == " " and not ACTIVE.exec_skips_blanks
     try:
-        return shlex.split(line)
+        argv = shlex.split(line)
     except ValueError:
-        return line.split()
+        argv = line.split()
+    return [""] + argv if empty else argv
 
 
 def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
@@ -340,7 +347,7 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
             env["PATH"] = path
         if is_system:
             LOG.info(f'executing shell command "{command}"')
-            shell = ["/bin/sh", "-c", command]
+            shell = ["sh", "-c", command]      # system(3)'s argv
             pid = os.fork()
             if pid == 0:
                 os.execve("/bin/sh", shell, env)
@@ -354,10 +361,12 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
             args[0] = "-" + os.path.basename(args[0])
         LOG.notice(f"execvp'ing \"{prog}\"")
         try:
+            if not prog:        # execvp(""): Python refuses an empty argv[0] itself
+                raise OSError(2, os.strerror(2))
             os.execvpe(prog, args, env)
         except OSError as e:
             shown = ", ".join(f'"{a}"' for a in args[:3])
-            more = ", ..." if len(args) > 3 else ""
+            more = ", ..." if len(args) >= 3 else ""
             LOG.error(f'execvp("{prog}", {shown}{more}): {e.strerror}')
     except Exception as e:  # pragma: no cover - child side
         LOG.error(str(e))
@@ -381,8 +390,18 @@ def open_exec(ctx, row, spec, opts, params):
     return _open_program(ctx, row, spec, opts, ":".join(params), False)
 
 
+def _system_command(row, head: str, params: tuple) -> str:
+    """SYSTEM's shell command: 1.8.1.3 wants exactly one parameter
+    (xio-system.c:36); 1.7.4.4 runs the first and drops what follows a ':'."""
+    from ..versions import ACTIVE
+    if len(params) != 1 and ACTIVE.system_one_param:
+        from .registry import count_error
+        raise SocatError(count_error(row, head, params, 1))
+    return params[0]
+
+
 def open_system(ctx, row, spec, opts, params):
-    return _open_program(ctx, row, spec, opts, ":".join(params), True)
+    return _open_program(ctx, row, spec, opts, _system_command(row, spec.head, params), True)
 
 
 def _program_steps(ctx):
@@ -396,6 +415,7 @@ def _program_steps(ctx):
     if ctx.has("fdout") and ctx.mode == WRITE:
         raise SocatError("_xioopen_foxec(): option fdout is useless in write-only mode")
     if system:
+        _system_command(ctx.row, ctx.spec.head, tuple(ctx.params))
         run = ("EXEC", 'execve("/bin/sh", ["/bin/sh", "-c", "{shell-command}"]) '
                        "(in a grandchild; the child waits and passes its status on)")
     else:

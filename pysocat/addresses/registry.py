@@ -257,6 +257,27 @@ def check_param_count(row, head: str, params: tuple) -> None:
     lo, hi = row.nparams
     if not lo <= len(params) <= hi:
         want = row.count_text or (lo if len(params) < lo else hi)
+        raise SocatError(count_error(row, head, params, want))
+
+
+def count_error(row, head: str, params: tuple, want) -> str:
+    """socat's "wrong number of parameters" text for ``head`` as typed.
+
+    1.8.1.3 names the keyword (FD or GOPEN for a bare number or file name) and
+    appends the address's syntax (xiohelp.c:225-234); 1.7.4.4 has none."""
+    from ..versions import ACTIVE
+    if not ACTIVE.syntax_usage:
         prefix = row.count_prefix(head, params) if row.count_prefix else head
-        raise SocatError(f"{prefix}: wrong number of parameters "
-                         f"({len(params)} instead of {want})")
+        return f"{prefix}: wrong number of parameters ({len(params)} instead of {want})"
+    if row.name in ("fd", "gopen") and _row(head.lower()) is None:
+        head = row.name.upper()        # socat 1.8 rewrote "3"/"/path" to its keyword
+    text = f"{head}: wrong number of parameters ({len(params)} instead of {want})"
+    if row.name in _NO_USAGE:
+        return text
+    if row.name == "tun":           # xio-tun.c:75: its own wording
+        return f"{text}; usage: {row.syntax}"
+    return f"{text}: usage: {head}{row.syntax}"
+
+
+# addresses whose 1.8 count check is not xio_syntax() (xio-fdnum.c, xio-stdio.c)
+_NO_USAGE = frozenset({"fd", "stdio", "stdin", "stdout", "stderr"})

@@ -115,7 +115,7 @@ class Endpoint:
                     s.detach()
             except OSError as e:
                 if e.errno not in (errno.ENOTCONN, errno.EBADF):
-                    LOG.warn(f"shutdown({self.wfd}, 1): {e.strerror}")
+                    shutdown_failed(self.wfd, 1, e)
             return
         if self.wfd != self.rfd and self.wfd > 2:
             # socat's xioshutdown() of a PIPE / 2PIPE: Close() of the write end
@@ -162,6 +162,17 @@ class DualEndpoint(Endpoint):
     def close(self):
         self.reader.close()
         self.writer.close()
+
+
+def shutdown_failed(fd: int, how: int, exc: OSError) -> None:
+    """socat's xioshutdown() failure: an I (1.7.4.4), an E that ends the run
+    for EPIPE/ECONNRESET under 1.8.1.3 (xioshutdown.c:56-72)."""
+    text = f"shutdown({fd}, {how}): {exc.strerror}"
+    if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+        from ..versions import ACTIVE
+        if ACTIVE.read_reset_is_error:
+            raise SocatError(text)
+    LOG.info(text)
 
 
 def _close_quiet(fd: int) -> None:

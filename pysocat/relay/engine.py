@@ -53,6 +53,7 @@ SMALL_READ = 1 << 16  # their read size; a full one goes back to splice
 BURST = 64         # packets one wake-up may move from a read_nowait() source
 SPLICE_PIPE_SIZE = 1 << 20  # asked for with F_SETPIPE_SZ; the kernel may give less
 IN_ERROR = -2      # transfer(): the write failed, cool-write made it a notice
+                   # (or, 1.7.4.4, a read failed with EPIPE/ECONNRESET: a W)
 _COOL = frozenset({errno.EPIPE, errno.ECONNRESET})
 _NO_SPLICE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE,
                         errno.EBADF})
@@ -112,6 +113,13 @@ def _write_error(fd: int, n: int, exc: OSError, consumed: bool = True) -> SocatE
     return err
 
 
+def _read_error(fd: int, exc: OSError) -> SocatError:
+    """A failed read in a splice: the direction names it as socat's read()."""
+    err = SocatError(f"read({fd}): {exc.strerror}")
+    err.read_errno, err.strerror, err.rfd = exc.errno, exc.strerror, fd
+    return err
+
+
 def _error(text: str) -> None:
     """An E message: fatal unless -s lowered the exit level."""
     if LOG.exitlevel <= 4:
@@ -129,6 +137,7 @@ class _Direction:
         self.polling = False        # at EOF but ignoreeof: re-read periodically
         self.left = src.readbytes or None
         self.bufsize = min(cfg.bufsize, MAX_STEP)
+        self.cfg_bufsize = cfg.bufsize     # socat's read size, as its messages name it
         self.righttoleft = righttoleft
         dst_lt = getattr(dst, "wlineterm", dst.lineterm)
         self.convert = src.lineterm != dst_lt
@@ -227,6 +236,19 @@ class _Direction:
             self.backlog = None
         return n or -1
 
+    def _read_failed(self, fd: int, err: int, strerror: str, n: int) -> int:
+        """socat's xioread() failure: E read(fd, buffer, bufsiz) and the end of
+        the run; EPIPE/ECONNRESET under 1.7.4.4 only a W and the direction in
+        error (xioread.c:63-68)."""
+        size = self.cfg_bufsize if self.left is None else min(self.cfg_bufsize, self.left)
+        text = f"read({fd}, 0x{id(self):x}, {size}): {strerror}"
+        if err in _COOL:
+            from ..versions import ACTIVE
+            if not ACTIVE.read_reset_is_error:
+                LOG.warn(text)
+                return IN_ERROR
+        raise SocatError(text)
+
     def transfer(self, closing: bool, nowait: bool = False) -> int:
         """Move one block; 0 means EOF (or nothing), -1 error handled.
 
@@ -240,8 +262,10 @@ class _Direction:
             try:
                 moved = self.splicer.move(n)
             except SocatError as e:
+                if hasattr(e, "read_errno"):
+                    return self._read_failed(e.rfd, e.read_errno, e.strerror, n)
                 if not hasattr(e, "consumed"):
-                    raise                   # a read error
+                    raise
                 count = e.count
                 if not e.consumed:
                     # nothing was taken from the source: take what the splice
@@ -275,7 +299,7 @@ class _Direction:
         except InterruptedError:
             return -1
         except OSError as e:
-            raise SocatError(f"read({self.src.rfd}, {n}): {e.strerror}") from None
+            return self._read_failed(self.src.rfd, e.errno, e.strerror, n)
         if self.small and data and len(data) >= SMALL_READ:
             self.small = False             # bulk again: back to splice
         if not data:
@@ -453,7 +477,7 @@ class _Splicer:
             if e.errno in _NO_SPLICE:
                 self.close()
                 return None
-            raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
+            raise _read_error(self.rfd, e) from None
         if got:
             self._drain(got)
         return got
@@ -485,7 +509,7 @@ class _Splicer:
                 return None
             if e.errno == errno.EPIPE or (e.errno == errno.ECONNRESET and self.src_pipe):
                 raise _write_error(self.wfd, n, e, consumed=False) from None
-            raise SocatError(f"read({self.rfd}, {n}): {e.strerror}") from None
+            raise _read_error(self.rfd, e) from None
 
     def flush(self) -> None:
         """At the end: what our pipe still holds goes out, waiting as long as needed."""
