@@ -65,9 +65,11 @@ def resolve(spec: AddressSpec, ignore_groups: bool = False,
 def open_resolved(res: Resolved, ctx: OpenContext):
     # -g lets options outside the address's groups through; one that only its
     # own families read would be ignored here: refuse it as socat does
+    from .options.table import every_address
     groups = res.row.groups | UNIVERSAL_GROUPS
     for it in res.opts.items:
-        if it.row.apply[0] == "addr" and not (it.row.groups & groups):
+        if it.row.apply[0] == "addr" and not (it.row.groups & groups) and \
+                not every_address(it.row):
             raise SocatError(f'applyopts(): option "{it.row.name}" not implemented')
 
     def opener():

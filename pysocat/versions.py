@@ -53,6 +53,9 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "error (1.7: the command ends at the first ':')", True, False, "xio-system.c:36"),
     ("exec_skips_blanks", "EXEC skips blanks before the program name (1.7: they make an "
      "empty program name, execvp fails)", True, False, "xio-exec.c:74"),
+    ("umask_every_address", "umask is accepted on every address and applies only while that "
+     "address opens (1.7: an option of file system addresses that sets the process umask "
+     "for good)", True, False, "xiolayer.c:28, xioopen.c:793-808, xioopts.c:2155-2156"),
     ("connect_failure_pair", "a failed connect prints W connect(...) then "
      "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
     ("connect_notices", "N opening connection to host:port / N successfully connected",

@@ -212,6 +212,11 @@ def around_open(opts, opener):
     After: a pending su-d takes effect (not for EXEC/SYSTEM: their child did
     it), and the lock is removed when the endpoint closes.
     """
+    from ..versions import ACTIVE
+    if ACTIVE.umask_every_address:
+        umask = opts.take(lambda row: row.name == "umask")
+        if umask.items:
+            return _with_umask(umask.get("umask"), opts, opener)
     locks = [it for it in opts.items if it.row.apply[0] == "lock"]
     if len(locks) > 1:
         raise SocatError("only one use of options lockfile and waitlock allowed")
@@ -235,6 +240,17 @@ def around_open(opts, opener):
     if path:
         ep.on_close.append(lambda: _unlock(path))
     return ep
+
+
+def _with_umask(mask: int, opts, opener):
+    """1.8.1.3 (xioopen.c:793-808): the umask holds only while this address opens."""
+    LOG.info(f"changing umask to 0{mask:3o}")
+    orig = os.umask(mask)
+    try:
+        return around_open(opts, opener)
+    finally:
+        LOG.info(f"restoring umask to 0{orig:3o}")
+        os.umask(orig)
 
 
 def _unlock(path: str) -> None:

@@ -71,6 +71,14 @@ def load_all() -> None:
     from . import rows  # noqa: F401  (registers its rows)
 
 
+def every_address(row: OptDef) -> bool:
+    """1.8.1.3's GROUP_ADDR option umask: accepted on every address."""
+    if row.name != "umask":
+        return False
+    from ..versions import ACTIVE
+    return ACTIVE.umaskevery_address
+
+
 @dataclass
 class OptValue:
     """One option as given on one address."""
@@ -95,7 +103,8 @@ class Options:
                 row = OPTIONS.get(o.name.lower())
                 if row is None:
                     raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
-                if not (row.groups & groups) and not ignore_groups:
+                if not (row.groups & groups) and not ignore_groups and \
+                        not every_address(row):
                     raise OptionError(
                         f'parseopts_table(): option "{o.name}" not supported with this address type')
                 val = parse_value(row.type, o.value, o.raw, row.name)

@@ -218,3 +218,33 @@ def test_wrong_parameter_count(version, address):
         pytest.skip("not a count error in 1.7.4.4 (test_system_extra_parameters)")
     rc, out, log = assert_same(["-u", address, "-"], version)
     assert rc == 1 and "wrong number of parameters" in log[-1]
+
+
+# -------------------------------------------------------------- umask
+# 1.8 (xiolayer.c:28, xioopen.c:793-808): umask on every address, only while that
+# address opens. 1.7: a NAMED option that sets the process umask for good.
+
+def _modes(argv_prefix, args, version, tmp):
+    """Run in an empty ``tmp``; the outcome (umask and E lines only) and the
+    modes of the files made there."""
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    rc, out, log = run_one(argv_prefix + [a.replace("{tmp}", tmp) for a in args], version,
+                           stdin=b"x\n", cwd=tmp)
+    modes = {name: oct(os.stat(os.path.join(tmp, name)).st_mode & 0o777)
+             for name in sorted(os.listdir(tmp))}
+    return rc, out, [line for line in log if "umask to" in line or " E " in line], modes
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("args", [
+    ["-d", "-d", "-d", "-u", "OPEN:/dev/null,umask=077", "CREATE:{tmp}/b"],
+    ["-u", "-,umask=077", "CREATE:{tmp}/b"],
+    ["-u", "-", "CREATE:{tmp}/b,umask=027"],
+    ["-d", "-d", "-d", "-u", "-", "CREATE:{tmp}/b,umask=0"],
+])
+def test_umask(version, args, tmp_path):
+    tmp = str(tmp_path / "files")
+    classic = _modes(classic_for(version), args, version, tmp)
+    assert _modes(PYSOCAT, args, version, tmp) == classic
