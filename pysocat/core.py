@@ -62,7 +62,35 @@ def resolve(spec: AddressSpec, ignore_groups: bool = False,
     return Resolved(spec, row, params, opts)
 
 
+_MODETEXT = {READ: "read-only", WRITE: "write-only", RDWR: "read-write"}
+# socat 1.8's addrdesc directions of the one-way addresses (others: read-write)
+_WRITE_ONLY = frozenset({"stdout", "stderr", "create", "posixmq-send", "posixmq-write"})
+_READ_ONLY_EXTRA = frozenset({"stdin", "posixmq-read", "posixmq-receive"})
+
+
+def address_directions(row) -> int:
+    """The directions an address supports: READ, WRITE or RDWR."""
+    if row.name in _WRITE_ONLY:
+        return WRITE
+    if row.name in _READ_ONLY_EXTRA or row.name.endswith("-recv"):
+        return READ
+    return RDWR
+
+
+def check_mode(row, mode: int) -> None:
+    """1.8.1.3 (xioopen.c:760-762): opening an address in a direction it does
+    not support is a warning."""
+    from .versions import ACTIVE
+    if not ACTIVE.mode_warning:
+        return
+    supports = address_directions(row)
+    if supports != RDWR and mode != supports:
+        LOG.warn(f"address is opened in {_MODETEXT[mode]} mode but only supports "
+                 f"{_MODETEXT[supports]}")
+
+
 def open_resolved(res: Resolved, ctx: OpenContext):
+    check_mode(res.row, ctx.mode)
     # -g lets options outside the address's groups through; one that only its
     # own families read would be ignored here: refuse it as socat does
     from .options.table import every_address

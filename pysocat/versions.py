@@ -56,6 +56,13 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("umask_every_address", "umask is accepted on every address and applies only while that "
      "address opens (1.7: an option of file system addresses that sets the process umask "
      "for good)", True, False, "xiolayer.c:28, xioopen.c:793-808, xioopts.c:2155-2156"),
+    ("mode_warning", "an address opened in a direction it does not support warns: "
+     "'W address is opened in read-write mode but only supports read-only' (STDIN, *-RECV; "
+     "write-only: STDOUT, STDERR, CREATE), and CREATE refuses read-only mode",
+     True, False, "xioopen.c:760-762, xio-creat.c:63-64"),
+    ("peek_failure_info", "a failed recvmsg() that peeks at a packet (or at the error "
+     "queue after a failed connect) is an I (1.7: a W, now shown by default)",
+     True, False, "xio-socket.c:1547-1548"),
     ("connect_failure_pair", "a failed connect prints W connect(...) then "
      "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
     ("connect_notices", "N opening connection to host:port / N successfully connected",

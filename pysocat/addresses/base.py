@@ -73,6 +73,12 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
 def apply_named_early(path: str, opts) -> bool:
     """NAMED options before the open: unlink-early, umask. Returns 'exists'."""
     from ..log import LOG
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:        # socat's _xioopen_named_early(): only ENOENT is fine
+        raise SocatError(f'stat("{path}"): {e.strerror}') from None
     exists = os.path.lexists(path)
     if exists and (opts.get("unlink-early") or opts.get("unlink")):
         LOG.info(f'"{path}" already exists; removing it')

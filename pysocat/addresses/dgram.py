@@ -371,7 +371,8 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
             if addr is None:        # shut down while waiting (library API stop)
                 raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
         except OSError as e:
-            LOG.warn(f"recvmsg(): {e.strerror}")
+            from ..versions import ACTIVE
+            (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
             raise SocatError(f"recvmsg(): {e.strerror}") from None
         peer = _sockaddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")

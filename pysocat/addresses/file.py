@@ -75,6 +75,11 @@ def open_open(ctx, row, spec, opts, params):
 def open_create(ctx, row, spec, opts, params):
     path = params[0]
     apply_named_early(path, opts)
+    if ctx.mode == READ:
+        from ..versions import ACTIVE
+        if ACTIVE.mode_warning:
+            raise SocatError(f'CREAT:"{path}": read-only mode, refusing to truncate or '
+                             "create file")
     perm = opts.get("perm")
     perm = 0o666 if perm is None else perm
     mode = WRITE if ctx.mode != READ else READ

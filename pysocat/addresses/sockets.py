@@ -885,7 +885,8 @@ def _packet_info(sock: socket.socket) -> None:
     try:
         sock.recvmsg(1, 1024, flags | socket.MSG_TRUNC)
     except OSError as e:
-        LOG.warn(f"recvmsg(): {e.strerror}")
+        from ..versions import ACTIVE
+        (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
 
 
 def _connect(sock, them: SockAddr) -> None:
@@ -1254,7 +1255,8 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
         except InterruptedError:
             continue
         except OSError as e:
-            LOG.warn(f"recvmsg(): {e.strerror}")
+            from ..versions import ACTIVE
+            (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
             raise SocatError(f"recvmsg(): {e.strerror}") from None
         peer = SockAddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")

@@ -76,7 +76,7 @@ def every_address(row: OptDef) -> bool:
     if row.name != "umask":
         return False
     from ..versions import ACTIVE
-    return ACTIVE.umaskevery_address
+    return ACTIVE.umask_every_address
 
 
 @dataclass

@@ -269,12 +269,12 @@ def run(binary: Binary, sc: Scenario, classic: Binary | None = None) -> Outcome:
                 p = subprocess.Popen(fill_argv(peer.argv), stdin=subprocess.PIPE, stdout=o,
                                      stderr=e, env=env, cwd=tmp)
             procs.append((peer, p, out, err))
-            if peer.stdin:
-                try:
+            try:
+                if peer.stdin:
                     p.stdin.write(peer.stdin)
-                except BrokenPipeError:
-                    pass
-            p.stdin.close()
+                p.stdin.close()
+            except BrokenPipeError:     # the peer ended first (a refused connect)
+                pass
             _wait_ready(peer.ready if not isinstance(peer.ready, str) else fill(peer.ready),
                         time.monotonic() + sc.timeout)
 

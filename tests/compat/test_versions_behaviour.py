@@ -248,3 +248,34 @@ def test_umask(version, args, tmp_path):
     tmp = str(tmp_path / "files")
     classic = _modes(classic_for(version), args, version, tmp)
     assert _modes(PYSOCAT, args, version, tmp) == classic
+
+
+# -------------------------------------------------------------- one-way addresses
+# 1.8 (xioopen.c:760-762): "W address is opened in <mode> mode but only supports
+# <directions>"; CREATE refuses read-only mode (xio-creat.c:63-64). 1.7: silent.
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("args", [
+    ["STDIN", "STDOUT"],
+    ["-u", "-", "STDIN!!STDOUT"],
+    ["-U", "STDOUT", "STDIN"],
+    ["-", "CREATE:{tmp}/f"],
+    ["-u", "CREATE:{tmp}/f", "-"],
+    ["-u", "-", "CREATE:{tmp}/f"],
+    ["-U", "CREATE:{tmp}/f", "-"],
+])
+def test_one_way_addresses(version, args, tmp_path):
+    outcomes = []
+    for argv in (classic_for(version), PYSOCAT):
+        tmp = tmp_path / ("c" if argv != PYSOCAT else "p")
+        tmp.mkdir()
+        rc, out, log = run_one(argv + [a.replace("{tmp}", str(tmp)) for a in args], version,
+                               stdin=b"hi\n")
+        files = {f.name: f.read_bytes() for f in tmp.iterdir()}
+        outcomes.append((rc, out, [line.replace(str(tmp), "{tmp}") for line in log], files))
+    assert outcomes[1] == outcomes[0]
+    warned = any("address is opened in" in line for line in outcomes[0][2])
+    fitting = args[0] in ("-u", "-U") and args[1:] in (
+        ["-", "CREATE:{tmp}/f"], ["-", "STDIN!!STDOUT"], ["STDOUT", "STDIN"],
+        ["CREATE:{tmp}/f", "-"]) and (args[0] == "-U") == (args[1] != "-")
+    assert warned == (version == "1.8.1.3" and not fitting)
