@@ -259,7 +259,7 @@ def test_umask(version, args, tmp_path):
     ["STDIN", "STDOUT"],
     ["-u", "-", "STDIN!!STDOUT"],
     ["-U", "STDOUT", "STDIN"],
-    ["-", "CREATE:{tmp}/f"],
+    ["STDERR", "-"],
     ["-u", "CREATE:{tmp}/f", "-"],
     ["-u", "-", "CREATE:{tmp}/f"],
     ["-U", "CREATE:{tmp}/f", "-"],
