@@ -68,11 +68,11 @@ _WRITE_ONLY = frozenset({"stdout", "stderr", "create", "posixmq-send", "posixmq-
 _READ_ONLY_EXTRA = frozenset({"stdin", "posixmq-read", "posixmq-receive"})
 
 
-def address_directions(row) -> int:
-    """The directions an address supports: READ, WRITE or RDWR."""
-    if row.name in _WRITE_ONLY:
+def address_directions(name: str) -> int:
+    """The directions the address type ``name`` supports: READ, WRITE or RDWR."""
+    if name in _WRITE_ONLY:
         return WRITE
-    if row.name in _READ_ONLY_EXTRA or row.name.endswith("-recv"):
+    if name in _READ_ONLY_EXTRA or name.endswith("-recv"):
         return READ
     return RDWR
 
@@ -83,7 +83,7 @@ def check_mode(row, mode: int) -> None:
     from .versions import ACTIVE
     if not ACTIVE.mode_warning:
         return
-    supports = address_directions(row)
+    supports = address_directions(row.name)
     if supports != RDWR and mode != supports:
         LOG.warn(f"address is opened in {_MODETEXT[mode]} mode but only supports "
                  f"{_MODETEXT[supports]}")

@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 import os
 
+from .versions import DEFAULT
+
 from .addresses.base import DIRECTION, RDWR, READ, WRITE
 from .errors import SocatError
 from .spec import DualSpec
@@ -93,6 +95,7 @@ class StepContext:
         self.row = res.row
         self.spec = res.spec
         self.params = join_params(res.row, res.params)
+        self.raw_params = tuple(res.params)     # as split at ':', before joining
         self.mode = mode
         self.config = config
         self.opts = _Opts()
@@ -348,6 +351,7 @@ def _jsonable(v):
 
 def _option(it, groups) -> dict:
     from .help import group_list, type_name
+    from .options.table import every_address
     row = it.row
     given = it.raw.partition("=")[0]
     how = _APPLY_TEXT.get(row.apply[0], row.apply[0])
@@ -366,7 +370,7 @@ def _option(it, groups) -> dict:
     return {"given": given, "name": row.name, "raw": it.raw, "value": value,
             "type": type_name(row.type), "groups": group_list(row.groups),
             "phase": row.phase, "help": row.help, "applied_by": how,
-            "in_groups": bool(row.groups & groups)}
+            "in_groups": bool(row.groups & groups) or every_address(row)}
 
 
 def explain_single(spec, mode, config, index) -> dict:
@@ -404,6 +408,12 @@ def explain_single(spec, mode, config, index) -> dict:
     part = {k: part[k] for k in ("role", "mode", "text", "split", "head", "type", "via",
                                  "syntax", "help", "feature", "groups", "params", "options",
                                  "steps", "transport")}
+    from .versions import ACTIVE
+    if ACTIVE.mode_warning and _one_way(row.name, part["role"]):
+        from .core import _MODETEXT, address_directions
+        opened.insert(0, _w("one-way-address", "runtime",
+                            f"address is opened in {_MODETEXT[mode]} mode but only "
+                            f"supports {_MODETEXT[address_directions(row.name)]}", "W"))
     part["warnings"] = [dict(w, address=index) for w in opened + _warnings(part, res, config)]
     return part
 
@@ -616,8 +626,11 @@ def explain(addr1: str, addr2: str | None = None, flags=None) -> dict:
     if addr2 is not None:
         relay = _relay(addrs, config)
         warnings += _relay_warnings(addrs, config)
+    from .versions import ACTIVE, VERSIONS
     return {
         "schema": SCHEMA,
+        "version": {"profile": ACTIVE.version,
+                    "others": [v for v in VERSIONS if v != ACTIVE.version]},
         "flags": {"direction": config.direction, "bufsize": config.bufsize,
                   "closing_timeout": config.closing_timeout,
                   "total_timeout": config.total_timeout, "verbose": config.verbose,
@@ -626,7 +639,65 @@ def explain(addr1: str, addr2: str | None = None, flags=None) -> dict:
         "addresses": addrs,
         "relay": relay,
         "warnings": warnings,
+        "version_differences": version_differences(addrs, config),
     }
+
+
+# ------------------------------------------------------------ versions
+
+# TCP-like listeners that 1.8.1.3 gives SO_REUSEADDR unasked
+_NO_REUSEADDR = ("unix", "abstract")
+
+
+def version_differences(addrs, config) -> list[dict]:
+    """Where the other socat version would do this run differently: one entry
+    per versions.py row that matters here, with both values and the row's text."""
+    from .versions import ACTIVE, behaviour
+    out = []
+
+    def note(name, address=None, detail=""):
+        other = ACTIVE.differs(name)
+        if other is None or any(d["behaviour"] == name and d["address"] == address
+                                for d in out):
+            return
+        row = behaviour(name)
+        out.append({"behaviour": name, "address": address, "text": row.doc,
+                    "detail": detail, "value": _jsonable(getattr(ACTIVE, name)),
+                    "other_version": other[0], "other_value": _jsonable(other[1]),
+                    "source": row.source})
+
+    note("default_log_level", detail="without -d, W messages are shown"
+         if ACTIVE.default_log_level <= 3 else "without -d, only E messages are shown")
+    if config.total_timeout is not None and config.total_timeout <= 0:
+        note("timeout_zero_is_zero", detail=f"-T {config.total_timeout:g}")
+    for a in addrs:
+        index = a["index"]
+        for p in a["parts"]:
+            name, opts = p["type"], {o["name"]: o for o in p["options"]}
+            groups = set(p["groups"])
+            if name in ("exec", "system"):
+                note("child_exit_warns", index)
+            if name == "exec" and p["split"]["params"][:1] and \
+                    p["split"]["params"][0][:1] == " ":
+                note("exec_skips_blanks", index, "the command starts with a blank")
+            if name == "system" and len(p["split"]["params"]) > 1:
+                note("system_one_param", index, "the command contains ':'")
+            if "umask" in opts:
+                note("umask_every_address", index)
+            if "LISTEN" in groups and p["transport"] == "stream" and \
+                    not name.startswith(_NO_REUSEADDR) and "so-reuseaddr" not in opts:
+                note("listen_reuseaddr_default", index)
+            if "SOCKET" in groups and p["transport"] == "stream" and name not in _FD_LIKE:
+                note("read_reset_is_error", index)
+            if _one_way(name, p["role"]):
+                note("mode_warning", index, f"{name} opened for {p['mode']}")
+    return out
+
+
+def _one_way(name: str, role: str) -> bool:
+    from .core import address_directions
+    supports = address_directions(name)
+    return supports != RDWR and ROLE[supports] != role
 
 
 def to_json(data: dict) -> str:
@@ -691,6 +762,15 @@ def render_text(data: dict) -> str:
             add(f"  ends after {r['total_timeout']} s without data (-T)")
         if r["dump"] != "none":
             add(f"  data is dumped to stderr as {r['dump']} (-v/-x)")
+    v = data["version"]
+    others = " or ".join(f"socat {o}" for o in v["others"])
+    add(f"version: behaves as socat {v['profile']}"
+        + (f" (PYSOCAT_COMPAT / --compat select {others})" if others else ""))
+    for d in data["version_differences"]:
+        where = f"address {d['address']}: " if d["address"] else ""
+        detail = f" [{d['detail']}]" if d["detail"] else ""
+        add(f"  differs in socat {d['other_version']}: {where}{d['text']}{detail} "
+            f"(socat-{DEFAULT} {d['source']})")
     for w in data["warnings"]:
         where = f"address {w['address']}: " if w["address"] else ""
         if w["kind"] == "runtime":

@@ -55,7 +55,8 @@ FAMILY_CASES = [
     ("ECHO", "pipe", "alias", "pipe()"),
     ("PIPE:/tmp/x-explain-fifo", "pipe", "name", 'mkfifo("/tmp/x-explain-fifo", 0666)'),
     ("EXEC:cat -n,pty", "exec", "name", 'execvp("cat", ["cat", "-n"])'),
-    ("SYSTEM:echo a:b,pipes", "system", "name", '"/bin/sh", "-c", "echo a:b"'),
+    # 1.7.4.4 (the tests' profile) runs what precedes the first ':'
+    ("SYSTEM:echo a:b,pipes", "system", "name", '["sh", "-c", "echo a"]'),
     ("TUN:10.9.0.1/24,up", "tun", "name", "TUNSETIFF"),
 ]
 
@@ -525,3 +526,77 @@ def test_odd_inputs_never_trace_back(text):
     assert b"Traceback" not in r.stderr
     if r.returncode == 0:
         valid(json.loads(run_pysocat("--json", text).stdout))
+
+
+# ---------------------------------------------------------------- versions
+
+def jexplain_in(version, *args):
+    from conftest import ENV17, ENV18
+    import subprocess
+    from conftest import PYSOCAT
+    r = subprocess.run(PYSOCAT + ["--explain", "--json", *args], capture_output=True,
+                       timeout=20, env=ENV18 if version == "1.8.1.3" else ENV17)
+    assert r.returncode == 0, r.stderr
+    return valid(json.loads(r.stdout))
+
+
+def differences(data):
+    return {(d["behaviour"], d["address"]): d for d in data["version_differences"]}
+
+
+@pytest.mark.parametrize("version,other", [("1.8.1.3", "1.7.4.4"), ("1.7.4.4", "1.8.1.3")])
+def test_explain_says_how_the_other_version_differs(version, other):
+    from pysocat.versions import behaviour
+    d = jexplain_in(version, "-T", "0", "TCP-LISTEN:8000,fork", "EXEC:cat")
+    assert d["version"] == {"profile": version, "others": [other]}
+    diffs = differences(d)
+    assert set(diffs) >= {("default_log_level", None), ("timeout_zero_is_zero", None),
+                          ("listen_reuseaddr_default", 1), ("read_reset_is_error", 1),
+                          ("child_exit_warns", 2)}
+    for (name, _), entry in diffs.items():
+        row = behaviour(name)
+        assert entry["other_version"] == other
+        assert (entry["value"], entry["other_value"]) == (row.values[version], row.values[other])
+        assert entry["text"] == row.doc and entry["source"] == row.source
+
+
+def test_explain_version_differences_only_where_they_matter():
+    diffs = differences(jexplain_in("1.8.1.3", "TCP-LISTEN:8000,reuseaddr", "-"))
+    assert ("listen_reuseaddr_default", 1) not in diffs      # given: the same in both
+    assert ("timeout_zero_is_zero", None) not in diffs
+    assert not any(a == 2 for _, a in diffs)                  # stdio: nothing differs
+    diffs = differences(jexplain_in("1.8.1.3", "UNIX-LISTEN:/tmp/x-explain", "-"))
+    assert ("listen_reuseaddr_default", 1) not in diffs
+    diffs = differences(jexplain_in("1.8.1.3", "EXEC: cat", "-,umask=022"))
+    assert diffs[("exec_skips_blanks", 1)]["detail"] == "the command starts with a blank"
+    assert ("umask_every_address", 2) in diffs
+
+
+@pytest.mark.parametrize("version,text", [
+    ("1.8.1.3", "is a warning, the transfer goes on and the exit status becomes 1"),
+    ("1.7.4.4", "is an error that ends the transfer (exit status 1)")])
+def test_explain_child_exit_per_version(version, text):
+    p = part(jexplain_in(version, "EXEC:false"))
+    assert text in step_calls(p)[-1]
+
+
+def test_explain_one_way_address_warns_like_a_1_8_run():
+    d = jexplain_in("1.8.1.3", "STDIN", "STDOUT")
+    texts = [(w["severity"], w["text"], w["address"]) for w in d["warnings"]
+             if w["code"] == "one-way-address"]
+    assert texts == [("W", "address is opened in read-write mode but only supports read-only", 1),
+                     ("W", "address is opened in read-write mode but only supports write-only", 2)]
+    assert not [w for w in jexplain_in("1.7.4.4", "STDIN", "STDOUT")["warnings"]
+                if w["code"] == "one-way-address"]
+    assert not [w for w in jexplain_in("1.8.1.3", "-u", "STDIN", "STDOUT")["warnings"]
+                if w["code"] == "one-way-address"]
+
+
+def test_explain_text_names_the_version():
+    from conftest import ENV18
+    import subprocess
+    from conftest import PYSOCAT
+    out = subprocess.run(PYSOCAT + ["--explain", "EXEC:cat", "-"], capture_output=True,
+                         timeout=20, env=ENV18).stdout.decode()
+    assert "version: behaves as socat 1.8.1.3 (PYSOCAT_COMPAT / --compat select socat 1.7.4.4)" in out
+    assert "  differs in socat 1.7.4.4: address 1: a child of EXEC/SYSTEM exiting non-zero" in out

@@ -415,8 +415,8 @@ def _program_steps(ctx):
     if ctx.has("fdout") and ctx.mode == WRITE:
         raise SocatError("_xioopen_foxec(): option fdout is useless in write-only mode")
     if system:
-        _system_command(ctx.row, ctx.spec.head, tuple(ctx.params))
-        run = ("EXEC", 'execve("/bin/sh", ["/bin/sh", "-c", "{shell-command}"]) '
+        command = ctx.literal(_system_command(ctx.row, ctx.spec.head, tuple(ctx.raw_params)))
+        run = ("EXEC", f'execve("/bin/sh", ["sh", "-c", "{command}"]) '
                        "(in a grandchild; the child waits and passes its status on)")
     else:
         argv = _split_command(":".join(ctx.params))
@@ -445,7 +445,14 @@ def _program_steps(ctx):
             ("LATE", "in the child: setpgid(0, {opt[setpgid]})", "setpgid"),
             run,
             ("LATE", "in the parent: use its end of the channel for {mode}; a child exiting "
-                     "with status != 0 is an error")]
+                     "with status != 0 " + _child_exit_text())]
+
+
+def _child_exit_text() -> str:
+    from ..versions import ACTIVE
+    if ACTIVE.child_exit_warns:
+        return "is a warning, the transfer goes on and the exit status becomes 1"
+    return "is an error that ends the transfer (exit status 1)"
 
 
 _GROUPS = "FD,FIFO,SOCKET,EXEC,FORK,TERMIOS,PTY,PARENT,UNIX"
