@@ -60,9 +60,14 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "'W address is opened in read-write mode but only supports read-only' (STDIN, *-RECV; "
      "write-only: STDOUT, STDERR, CREATE), and CREATE refuses read-only mode",
      True, False, "xioopen.c:760-762, xio-creat.c:63-64"),
-    ("peek_failure_info", "a failed recvmsg() that peeks at a packet (or at the error "
-     "queue after a failed connect) is an I (1.7: a W, now shown by default)",
-     True, False, "xio-socket.c:1547-1548"),
+    ("quieter_messages", "messages 1.8 lowered from W (W is shown by default there): a "
+     "failed getpeername() after accept is an N, a failed open(\"/dev/tty\") for ctty an "
+     "I, a failed recvmsg() peek at a packet or at the error queue after a failed connect "
+     "an I",
+     True, False, "xio-listen.c:325, xioopts.c:4137, xio-socket.c:1548"),
+    ("childdied_no_more", "the SIGCHLD handler with nothing to reap: 'no (more) child has "
+     "exited' (W), and 'No child processes' as an N (1.7: 'no child has exited', both W)",
+     True, False, "xiosigchld.c:90-91,97-98"),
     ("connect_failure_pair", "a failed connect prints W connect(...) then "
      "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
     ("connect_notices", "N opening connection to host:port / N successfully connected",

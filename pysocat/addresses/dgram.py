@@ -372,7 +372,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
                 raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
         except OSError as e:
             from ..versions import ACTIVE
-            (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
+            (LOG.info if ACTIVE.quieter_messages else LOG.warn)(f"recvmsg(): {e.strerror}")
             raise SocatError(f"recvmsg(): {e.strerror}") from None
         peer = _sockaddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")

@@ -752,13 +752,16 @@ class ForkManager:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 if from_signal:
-                    (LOG.info if wassig else LOG.warn)(
-                        "waitpid(-1, {}, WNOHANG): No child processes")
+                    from ..versions import ACTIVE
+                    (LOG.info if wassig else LOG.notice if ACTIVE.childdied_no_more
+                     else LOG.warn)("waitpid(-1, {}, WNOHANG): No child processes")
                 break
             if pid == 0:
                 if from_signal:
+                    from ..versions import ACTIVE
+                    more = " (more)" if ACTIVE.childdied_no_more else ""
                     (LOG.info if wassig else LOG.warn)(
-                        "waitpid(-1, {}, WNOHANG): no child has exited")
+                        f"waitpid(-1, {{}}, WNOHANG): no{more} child has exited")
                 break
             wassig = True
             self.children.discard(pid)
@@ -886,7 +889,7 @@ def _packet_info(sock: socket.socket) -> None:
         sock.recvmsg(1, 1024, flags | socket.MSG_TRUNC)
     except OSError as e:
         from ..versions import ACTIVE
-        (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
+        (LOG.info if ACTIVE.quieter_messages else LOG.warn)(f"recvmsg(): {e.strerror}")
 
 
 def _connect(sock, them: SockAddr) -> None:
@@ -1131,7 +1134,9 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
             try:
                 peer = sockaddr_of(conn, peer=True)
             except OSError as e:
-                LOG.warn(f"getpeername({conn.fileno()}, {{}}): {e.strerror}")
+                from ..versions import ACTIVE
+                (LOG.notice if ACTIVE.quieter_messages else LOG.warn)(
+                    f"getpeername({conn.fileno()}, 0x{id(conn):x}, {{112}}): {e.strerror}")
             try:
                 local = sockaddr_of(conn)
             except OSError as e:
@@ -1256,7 +1261,7 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
             continue
         except OSError as e:
             from ..versions import ACTIVE
-            (LOG.info if ACTIVE.peek_failure_info else LOG.warn)(f"recvmsg(): {e.strerror}")
+            (LOG.info if ACTIVE.quieter_messages else LOG.warn)(f"recvmsg(): {e.strerror}")
             raise SocatError(f"recvmsg(): {e.strerror}") from None
         peer = SockAddr(sock.family, addr)
         LOG.notice(f"receiving packet from {peer.info()}")

@@ -218,7 +218,9 @@ def _apply_ctty(fd: int, it) -> None:
     try:
         mytty = os.open("/dev/tty", os.O_NOCTTY)
     except OSError as e:
-        LOG.warn(f'open("/dev/tty", O_NOCTTY, 0640): {e.strerror}')
+        from ..versions import ACTIVE
+        (LOG.info if ACTIVE.quieter_messages else LOG.warn)(
+            f'open("/dev/tty", O_NOCTTY, 0640): {e.strerror}')
     else:
         try:
             fcntl.ioctl(mytty, T.TIOCNOTTY)
