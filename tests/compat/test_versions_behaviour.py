@@ -41,13 +41,15 @@ def run_one(argv, version, stdin=b"", hold=0.0, timeout=15, cwd=None):
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True)
 
+    done = threading.Event()
+
     def feed():
         try:
             if stdin:
                 p.stdin.write(stdin)
                 p.stdin.flush()
             if hold:
-                time.sleep(hold)
+                done.wait(hold)     # stdin stays open until then or until the end
         except (BrokenPipeError, OSError):
             pass
         try:
@@ -74,6 +76,7 @@ def run_one(argv, version, stdin=b"", hold=0.0, timeout=15, cwd=None):
         os.killpg(p.pid, signal.SIGKILL)
         p.wait(timeout=5)
         rc = None
+    done.set()
     for r in readers:
         r.join(timeout=5)
     t.join(timeout=5)
@@ -103,7 +106,7 @@ def assert_same(args, version, **kw):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_child_exit_status(version):
     rc, out, log = assert_same(["-t", "2", "-", "SYSTEM:echo early; sleep 0.2; exit 3"],
-                               version, hold=1.0)
+                               version, hold=5.0)
     assert rc == 1 and out == b"early\n"
     assert log[-1].startswith(("socat[PID] W waitpid(): child", "socat[PID] E waitpid(): child"))
     assert log[-1].endswith("exited with status 3")
@@ -115,7 +118,7 @@ def test_child_exit_signal(version, tmp_path):
     script = tmp_path / "killed.sh"
     script.write_text("#!/bin/sh\necho early\nsleep 0.2\nkill -9 $$\n")
     script.chmod(0o755)
-    rc, out, log = assert_same(["-t", "2", "-", f"EXEC:{script}"], version, hold=1.0)
+    rc, out, log = assert_same(["-t", "2", "-", f"EXEC:{script}"], version, hold=5.0)
     assert rc == 1 and out == b"early\n"
     assert log[-1].endswith("exited on signal 9")
 
@@ -125,7 +128,7 @@ def test_child_exit_goes_on(version):
     """1.8: data the program left in the channel still arrives; the run ends
     with its closing timeout and status 1. 1.7 ends at the E."""
     args = ["-d", "-d", "-t", "0.3", "-", "SYSTEM:echo early; sleep 0.2; exit 3"]
-    classic, ours = both(args, version, hold=1.0)
+    classic, ours = both(args, version, hold=5.0)
     assert ours[:2] == classic[:2] == (1, b"early\n")
     pick = [line for line in classic[2] if "waitpid" in line or "exit" in line]
     assert pick == [line for line in ours[2] if "waitpid" in line or "exit" in line]
@@ -164,7 +167,7 @@ def test_read_reset(version, flags):
     for argv in (classic_for(version), PYSOCAT):
         port = _resetting_server()
         outcomes.append(run_one(argv + flags + ["-", f"TCP:127.0.0.1:{port}"], version,
-                                hold=1.0))
+                                hold=5.0))
     classic, ours = outcomes
     want = [line for line in classic[2] if "connect" not in line]    # connect notices: not here
     assert (ours[0], ours[1], [line for line in ours[2] if "connect" not in line]) == \
@@ -182,7 +185,7 @@ def test_read_reset(version, flags):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_exec_leading_blanks(version):
-    rc, out, log = assert_same(["-t", "0.3", "-", "EXEC:  echo a b c"], version, hold=1.0)
+    rc, out, log = assert_same(["-t", "0.3", "-", "EXEC:  echo a b c"], version, hold=5.0)
     if version == "1.8.1.3":
         assert (rc, out, log) == (0, b"a b c\n", [])
     else:
