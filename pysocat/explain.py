@@ -43,7 +43,8 @@ ROLE = {RDWR: "both", READ: "read", WRITE: "write"}
 PARAM_HELP = {
     "filename": "path of the file system entry",
     "num": "number of an already open file descriptor",
-    "command-line": "program and arguments, split like a shell would (no shell runs)",
+    "command-line": "program and arguments, split at blanks; quotes and (), [], {} keep "
+                    "blanks inside an argument (no shell runs)",
     "shell-command": "command line given to /bin/sh -c",
     "host": "host name or IP address of the peer ([...] for IPv6)",
     "port": "port number or service name",

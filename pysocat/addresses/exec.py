@@ -110,19 +110,89 @@ class ChildProcess:
             self.status = 0
 
 
+# socat's EXEC tokenizer (xio-exec.c with nestlex.c): tokens end at a space;
+# '...' quotes hard, "..." softly; (), [], {} nest (their blanks stay inside);
+# backslash escapes, with C's \n \t \0 ...; the outer quotes are dropped
+_HQUOTES = ("'",)
+_SQUOTES = ('"',)
+_NESTS = (("'", "'"), ("(", ")"), ("[", "]"), ("{", "}"))
+_C_ESC = {"0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+          "v": "\v"}
+
+
+def _nestlex(s: str, i: int, out: list, ends, hquotes, squotes, nests, drop: bool):
+    """Scan s from i into out up to an unquoted, unnested end; (index, status)."""
+    n = len(s)
+    while i < n:
+        if any(s.startswith(e, i) for e in ends):
+            return i, 0
+        q = next((q for q in hquotes if s.startswith(q, i)), None) if hquotes else None
+        if q is not None:
+            if not drop:
+                out.append(q)
+            i += len(q)
+            i, rc = _nestlex(s, i, out, (q,), None, None, None, False)
+            if rc < 0:
+                return i, rc
+            if not drop:
+                out.append(s[i:i + len(q)])
+            i += len(q)
+            continue
+        q = next((q for q in squotes if s.startswith(q, i)), None) if squotes else None
+        if q is not None:
+            if not drop:
+                out.append(q)
+            i += len(q)
+            i, rc = _nestlex(s, i, out, (q,), hquotes, squotes, nests, False)
+            if rc < 0:
+                return i, rc
+            if drop:
+                if not s.startswith(q, i):
+                    return i, 1         # unterminated
+            else:
+                out.append(s[i:i + len(q)])
+            i += len(q)
+            continue
+        nest = next((p for p in nests if s.startswith(p[0], i)), None) if nests else None
+        if nest is not None:
+            out.append(s[i:i + len(nest[0])])
+            i += len(nest[0])
+            i, rc = _nestlex(s, i, out, (nest[1],), hquotes, squotes, nests, False)
+            if rc < 0:
+                return i, rc
+            out.append(s[i:i + len(nest[1])])
+            i += len(nest[1])
+            continue
+        c = s[i]
+        i += 1
+        if c == "\\":
+            if i >= n:
+                break
+            c = _C_ESC.get(s[i], s[i])
+            i += 1
+        out.append(c)
+    return i, 0
+
+
 def _split_command(line: str) -> list[str]:
-    """The program's argv from EXEC's command line.
+    """The program's argv from EXEC's command line, split as socat does.
 
     1.8.1.3 skips leading blanks (xio-exec.c:74); 1.7.4.4 takes a leading
     blank as the end of an empty program name (execvp("") then fails)."""
-    import shlex    # imports re: only when a program is started
     from ..versions import ACTIVE
-    empty = line[:1] == " " and not ACTIVE.exec_skips_blanks
-    try:
-        argv = shlex.split(line)
-    except ValueError:
-        argv = line.split()
-    return [""] + argv if empty else argv
+    i, n = 0, len(line)
+    if ACTIVE.exec_skips_blanks:
+        while i < n and line[i].isspace():
+            i += 1
+    argv = []
+    while True:
+        tok: list = []
+        i, _ = _nestlex(line, i, tok, (" ",), _HQUOTES, _SQUOTES, _NESTS, True)
+        argv.append("".join(tok))
+        if i >= n or line[i] != " ":
+            return argv
+        while i < n and line[i] == " ":
+            i += 1
 
 
 def _open_program(ctx, row, spec, opts, command: str, is_system: bool):

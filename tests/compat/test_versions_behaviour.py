@@ -282,3 +282,15 @@ def test_one_way_addresses(version, args, tmp_path):
         ["-", "CREATE:{tmp}/f"], ["-", "STDIN!!STDOUT"], ["STDOUT", "STDIN"],
         ["CREATE:{tmp}/f", "-"]) and (args[0] == "-U") == (args[1] != "-")
     assert warned == (version == "1.8.1.3" and not fitting)
+
+
+# EXEC's command line is split as socat's nestlex does, in both versions: a blank
+# ends an argument, but not inside (), [], {} or quotes; a trailing blank adds an
+# empty argument; backslash escapes.
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("command", [
+    "printf %s| a  b ", "printf %s| {x y} [a b] (c d)", "printf %s| a\\ b",
+    "printf %s| 'x  y'", "awk {print\\ $2}", "printf %s| a\\\\tb"])
+def test_exec_splits_as_socat(version, command):
+    rc, out, log = assert_same(["-", f"EXEC:{command}"], version, stdin=b"a b\n")
+    assert rc == 0 and out
