@@ -292,5 +292,6 @@ def test_one_way_addresses(version, args, tmp_path):
     "printf %s| a  b ", "printf %s| {x y} [a b] (c d)", "printf %s| a\\ b",
     "printf %s| 'x  y'", "awk {print\\ $2}", "printf %s| a\\\\tb"])
 def test_exec_splits_as_socat(version, command):
-    rc, out, log = assert_same(["-", f"EXEC:{command}"], version, stdin=b"a b\n")
+    stdin = b"a b\n" if command.startswith("awk") else b""   # printf reads nothing
+    rc, out, log = assert_same(["-", f"EXEC:{command}"], version, stdin=stdin)
     assert rc == 0 and out
