@@ -153,7 +153,7 @@ def help_text(level: int) -> str:
                    "      <opt>{,<opts>}:\n"
                    "   opt:\n")
         entries = []
-        for row in table.ROWS:
+        for row in table.rows():
             nick = getattr(row, "nick", None)
             for n in row.names:
                 if level >= 2:

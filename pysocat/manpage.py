@@ -113,6 +113,8 @@ def address_options() -> str:
                 extra += f", groups {', '.join(group_list(row.groups))}"
             if row.aliases:
                 extra += "; also " + ", ".join(sorted(row.aliases))
+            if row.since:
+                extra += f"; new in socat {row.since} (unknown under --compat=1.7.4.4)"
             out.append(esc(extra + "."))
     return "\n".join(out) + "\n"
 

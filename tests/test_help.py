@@ -51,7 +51,7 @@ def test_hh_lists_each_option_once_under_its_nickname():
     opt_lines = _lines(["-hh"])
     opt_lines = opt_lines[opt_lines.index("   opt:") + 1:]
     names = [line.split("\t")[0].strip() for line in opt_lines]
-    assert sorted(names) == sorted(r.nick or r.name for r in table.ROWS
+    assert sorted(names) == sorted(r.nick or r.name for r in table.rows()
                                    if r.nick is None or r.nick in r.names)
     assert "rdonly" in names and "o-rdonly" not in names
 
@@ -61,10 +61,10 @@ def test_hhh_lists_every_name():
     registry.load_all()
     lines = _lines(["-hhh"])
     opt_lines = lines[lines.index("   opt:") + 1:]
-    assert len(opt_lines) == sum(len(r.names) for r in table.ROWS)
+    assert len(opt_lines) == sum(len(r.names) for r in table.rows())
     assert "      rdonly is an alias for o-rdonly" in opt_lines
     heads = lines[lines.index("   address-head:") + 1:lines.index("   opts:")]
-    for row in registry.ROWS:
+    for row in registry.rows():
         for alias in row.aliases:
             assert f"         {alias} is an alias name for {row.name}" in heads
 
@@ -73,7 +73,7 @@ def test_hhh_lists_every_name():
 def test_every_alias_socat_lists_for_our_rows():
     """socat's -hhh alias lines for the address types we have are all ours too."""
     registry.load_all()
-    ours = {row.name for row in registry.ROWS}
+    ours = {row.name for row in registry.rows()}
     theirs = [line for line in run_socat("-hhh").stdout.decode().splitlines()
               if " is an alias name for " in line]
     mine = set(_lines(["-hhh"]))

@@ -46,7 +46,7 @@ def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
     fds = [f for f in {ep.rfd, ep.wfd} if f is not None and f >= 0] if fd is None else [fd]
     for phase in ("FD", "LATE", "LATE2"):
         for f in fds:
-            opts.apply(phase, f)
+            opts.apply(phase, f, again=False)
     ep.ignoreeof = bool(opts.get("ignoreeof", 0))
     ep.readbytes = int(opts.get("readbytes", 0) or 0)
     ep.null_eof = bool(opts.get("null-eof", 0))   # datagram sockets: empty packet = EOF

@@ -37,6 +37,7 @@ class OptDef:
     aliases: tuple = ()
     nick: str | None = None   # socat's short name, the one -hh lists ("rdonly")
     choices: tuple = ()       # the values an enumerated option takes (shell completion)
+    since: str | None = None  # "1.8": new in socat 1.8 (versions.new_options)
 
     @property
     def names(self) -> tuple:
@@ -48,22 +49,44 @@ ROWS: list[OptDef] = []              # canonical rows in definition order
 
 
 def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None,
-        choices=()):
+        choices=(), since=None):
     """Define one option row (called at import time by option modules).
 
     ``nick`` is socat's nickname of the option (second field of its optdesc),
     if it has one: ``-hh`` lists the option under it, and not at all when the
     nickname is not one of the option's names (socat's ``tclass``).
+    ``since="1.8"``: an option socat 1.7.4.4 does not have; under that profile
+    it is an unknown option and -hh/-hhh leave it out.
     """
+    if since is not None and since not in SINCE:
+        raise AssertionError(f"option {name}: unknown since={since!r}")
     aliases = tuple(aliases)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
-                 help, aliases, nick, tuple(choices))
+                 help, aliases, nick, tuple(choices), since)
     for n in row.names:
         if n.lower() in OPTIONS:
             raise AssertionError(f"option {n} defined twice")
         OPTIONS[n.lower()] = row
     ROWS.append(row)
     return row
+
+
+# since= value of a row -> the versions.py behaviour that says whether it exists
+SINCE = {"1.8": "new_options"}
+
+
+def available(row: OptDef) -> bool:
+    """Whether the active version profile has this option."""
+    if row.since is None:
+        return True
+    from .. import versions
+    return bool(getattr(versions.ACTIVE, SINCE[row.since]))
+
+
+def rows() -> list:
+    """The option rows of the active profile (every option module loaded)."""
+    load_all()
+    return [r for r in ROWS if available(r)]
 
 
 def load_all() -> None:
@@ -86,6 +109,7 @@ class OptValue:
     value: object
     raw: str
     used: bool = False
+    applied_to: tuple = ()    # (phase, fd) of its last generic application
 
 
 @dataclass
@@ -101,7 +125,7 @@ class Options:
         for o in specs:
             try:
                 row = OPTIONS.get(o.name.lower())
-                if row is None:
+                if row is None or not available(row):
                     raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
                 if not (row.groups & groups) and not ignore_groups and \
                         not every_address(row):
@@ -172,14 +196,20 @@ class Options:
                 it.used = True
         return flags
 
-    def apply(self, phase: str, fd: int) -> None:
-        """Apply every generically applied option of ``phase`` to ``fd``."""
+    def apply(self, phase: str, fd: int, again: bool = True) -> None:
+        """Apply every generically applied option of ``phase`` to ``fd``.
+
+        ``again=False`` (base.finish) skips the options the opener has already
+        applied in this phase to this descriptor: socat applies each once."""
         for it in self.items:
             kind = it.row.apply[0]
             if it.row.phase != phase or kind == "addr" or kind == "openflag":
                 continue
+            if not again and it.applied_to == (phase, fd):
+                continue
             APPLIERS[kind](fd, it)
             it.used = True
+            it.applied_to = (phase, fd)
 
 
 def _log_setting(row: OptDef, val) -> None:
