@@ -74,7 +74,8 @@ _APPLY_TEXT = {
     "sockopt": "setsockopt(2)",
 }
 
-_SOL = {1: "SOL_SOCKET", 0: "SOL_IP", 41: "SOL_IPV6", 6: "SOL_TCP", 17: "SOL_UDP"}
+_SOL = {1: "SOL_SOCKET", 0: "SOL_IP", 41: "SOL_IPV6", 6: "SOL_TCP", 17: "SOL_UDP",
+        136: "SOL_UDPLITE"}
 
 _FINAL = ("LATE", "apply the descriptor's FD and LATE options, then this side's relay "
                   "settings (line ends, ignoreeof, readbytes, shut-*)")

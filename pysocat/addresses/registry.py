@@ -19,7 +19,7 @@ from ..log import LOG
 # Family modules, each registering its rows on import. One family per module.
 FAMILIES = (
     "stdio", "file", "pipe", "exec", "tun", "pty",
-    "udp", "ip", "interface",
+    "udp", "udplite", "ip", "interface",
     "tcp", "proxy", "openssl", "unix", "socket_generic", "sctp", "vsock",
     "readline",
 )

@@ -132,6 +132,13 @@ _tcp("tcp-window-clamp", 10, aliases=("window-clamp",), help="bound the advertis
 _tcp("tcp-info", 11, aliases=("info",), help="TCP_INFO", nick="info")
 _tcp("tcp-quickack", 12, aliases=("quickack",), help="quick ACK mode", nick="quickack")
 
+# --- UDPLITE (socat 1.8): IPPROTO_UDPLITE options, set on the descriptor --------
+opt("udplite-send-cscov", "INT", "UDPLITE", "FD", ("sockopt", 136, 10),
+    "checksum coverage of sent UDP-Lite packets (UDPLITE_SEND_CSCOV; 0: all)", since="1.8")
+opt("udplite-recv-cscov", "INT", "UDPLITE", "FD", ("sockopt", 136, 11),
+    "least checksum coverage of accepted UDP-Lite packets (UDPLITE_RECV_CSCOV)",
+    since="1.8")
+
 # --- LISTEN / CHILD / RANGE / RETRY / IPAPP: read by addresses/sockets.py --------
 opt("backlog", "INT", "LISTEN", "LISTEN", ("addr",), "length of the listen queue")
 opt("accept-timeout", "TIMEVAL", "LISTEN", "LISTEN", ("addr",), "exit when no connection comes within this time", ("listen-timeout",), nick="listen-timeout")
