@@ -75,7 +75,7 @@ _APPLY_TEXT = {
 }
 
 _SOL = {1: "SOL_SOCKET", 0: "SOL_IP", 41: "SOL_IPV6", 6: "SOL_TCP", 17: "SOL_UDP",
-        136: "SOL_UDPLITE"}
+        136: "SOL_UDPLITE", 269: "SOL_DCCP"}
 
 _FINAL = ("LATE", "apply the descriptor's FD and LATE options, then this side's relay "
                   "settings (line ends, ignoreeof, readbytes, shut-*)")

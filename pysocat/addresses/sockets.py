@@ -387,7 +387,9 @@ def make_socket(opts, family: int, socktype: int, proto: int) -> socket.socket:
     try:
         s = socket.socket(family, socktype, proto)
     except OSError as e:
-        raise SocatError(f"socket({family}, {socktype}, {proto}): {e.strerror}") from None
+        err = SocatError(f"socket({family}, {socktype}, {proto}): {e.strerror}")
+        err.errno = e.errno      # the caller's "E KEYWORD:host:port: <error>" (1.8)
+        raise err from None
     LOG.info(f"socket({family}, {socktype}, {proto}) -> {s.fileno()}")
     return s
 

@@ -139,6 +139,11 @@ opt("udplite-recv-cscov", "INT", "UDPLITE", "FD", ("sockopt", 136, 11),
     "least checksum coverage of accepted UDP-Lite packets (UDPLITE_RECV_CSCOV)",
     since="1.8")
 
+# --- DCCP (socat 1.8): SOL_DCCP options -------------------------------------------
+opt("dccp-set-ccid", "BYTE", "DCCP", "PASTSOCKET", ("sockopt", 269, 13),
+    "congestion control id of the connection (DCCP_SOCKOPT_CCID)", ("ccid",), nick="ccid",
+    since="1.8")
+
 # --- LISTEN / CHILD / RANGE / RETRY / IPAPP: read by addresses/sockets.py --------
 opt("backlog", "INT", "LISTEN", "LISTEN", ("addr",), "length of the listen queue")
 opt("accept-timeout", "TIMEVAL", "LISTEN", "LISTEN", ("addr",), "exit when no connection comes within this time", ("listen-timeout",), nick="listen-timeout")
