@@ -14,7 +14,7 @@ import os
 import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import sys
 
-from .errors import SocatError
+from .errors import RetryLater, SocatError
 from .log import FATAL, LOG, NOTICE
 
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
@@ -289,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
             status = run(addrs[0], addrs[1], cfg)
         LOG.notice(f"exiting with status {status}")
         return status
+    except RetryLater as e:
+        LOG.notice(f"exiting with status {e.status}")
+        e.run_at_exit()
+        return e.status
     except SocatError as e:
         return _exit_error(e.text, e)
     except SystemExit as e:

@@ -29,6 +29,14 @@ class SocatError(Exception):
                 pass
 
 
+class RetryLater(SocatError):
+    """socat's STAT_RETRYLATER reaching the top without an E (1.8: a temporary
+    resolver failure, already logged as a W): "exiting with status -1"."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, status=-1)
+
+
 class AddressSyntaxError(SocatError):
     """The address string itself cannot be split (unbalanced quote, …)."""
 

@@ -55,6 +55,7 @@ PARAM_HELP = {
     "interface": "network interface name",
     "tcp-port": "TCP port number or service name",
     "socks-server": "SOCKS server host",
+    "socks-port": "port of the SOCKS server (optional; socksport= wins)",
     "proxy-server": "HTTP proxy host",
     "domain": "protocol family number (AF_*)",
     "type": "socket type number (SOCK_*)",

@@ -77,7 +77,8 @@ def address_types() -> str:
     out = []
     for row in sorted(registry.ROWS, key=lambda r: r.name):
         out.append(".TP")
-        out.append(f"\\fB{esc(row.name.upper())}\\fP{esc(row.syntax)}")
+        # \: lets groff break a long syntax (SOCKS5's) after a colon
+        out.append(f"\\fB{esc(row.name.upper())}\\fP" + esc(row.syntax).replace(":", ":\\:"))
         out.append(esc(_sentence(row.help)))
         if row.aliases:
             names = ", ".join(f"\\fB{esc(a.upper())}\\fP" for a in row.aliases)

@@ -14,3 +14,5 @@ opt("proxy-authorization-file", "STRING", "HTTP", "LATE", ("addr",),
     "file holding user:password for the proxy", ("proxyauthfile",), nick="proxyauthfile")
 opt("socksport", "STRING", "SOCKS4", "LATE", ("addr",), "port of the SOCKS server (default socks/1080)")
 opt("socksuser", "STRING", "SOCKS4", "LATE", ("addr",), "user id sent to the SOCKS server")
+opt("sockspass", "STRING", "SOCKS4", "LATE", ("addr",),
+    "password for the SOCKS5 server (user/password authentication)", since="1.8")
