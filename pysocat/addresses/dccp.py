@@ -31,7 +31,30 @@ def _listen(pf):
     return opener
 
 
+def kernel_has_dccp() -> bool:
+    """Whether the running kernel offers DCCP (/proc/net/protocols; nothing opened)."""
+    try:
+        with open("/proc/net/protocols", encoding="ascii", errors="replace") as f:
+            return any(line.split(" ", 1)[0] in ("DCCP", "DCCPv6") for line in f)
+    except OSError:
+        return True          # unknown: do not warn
+
+
 def _steps(kind, v):
+    steps = _steps_of(kind, v)
+
+    def build(ctx):
+        if not kernel_has_dccp():
+            fam = 10 if v == "6" or (not v and ctx.config is not None and
+                                     getattr(ctx.config, "prefer_ip", None) == "6") else 2
+            # this kernel has no DCCP: the open will fail with socat's text
+            ctx.warn(f"socket({fam}, {SOCK_DCCP}, {IPPROTO_DCCP}): Socket type not supported",
+                     severity="W" if kind == "connect" else "E")
+        return steps
+    return build
+
+
+def _steps_of(kind, v):
     pf = {"4": "AF_INET", "6": "AF_INET6"}.get(v, "AF_INET/AF_INET6")
     sock = ("SOCKET", f"socket({pf}, SOCK_DCCP, IPPROTO_DCCP) (fails with 'Socket type not "
                       "supported' where the kernel has no DCCP)")
