@@ -93,13 +93,13 @@ def address_types() -> str:
 
 def address_options() -> str:
     """Every option row once, under the first of its groups (in socat's group order)."""
-    from .help import GROUP_ORDER, group_list, type_name
+    from .help import group_list, group_names, type_name
     from .options import table
     table.load_all()
     by_group: dict[str, list] = {}
     for row in table.ROWS:
         by_group.setdefault(group_list(row.groups)[0], []).append(row)
-    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+    order = {g: i for i, g in enumerate(group_names())}
     out = []
     for group in sorted(by_group, key=lambda g: (order.get(g, 99), g)):
         out.append(f".SS {esc(group)} option group")

@@ -26,6 +26,31 @@ class Behaviour:
         self.source = source      # where socat's sources show it (1.8.1.3's file:line)
 
 
+# socat's addressgroupnames[] (xiohelp.c): the group names in the order of the group bits
+GROUPS_18 = ("FD", "FIFO", "CHR", "BLK", "REG", "SOCKET", "READLINE", "undef",
+             "NAMED", "OPEN", "EXEC", "FORK", "LISTEN", "SHELL", "CHILD", "RETRY",
+             "TERMIOS", "RANGE", "PTY", "PARENT", "UNIX", "IP4", "IP6", "INTERFACE",
+             "UDP", "TCP", "SOCKS", "OPENSSL", "PROCESS", "APPL", "HTTP", "undef",
+             "POSIXMQ", "SCTP", "DCCP", "UDPLITE")
+GROUPS_17 = ("FD", "FIFO", "CHR", "BLK", "REG", "SOCKET", "READLINE", "undef",
+             "NAMED", "OPEN", "EXEC", "FORK", "LISTEN", "DEVICE", "CHILD", "RETRY",
+             "TERMIOS", "RANGE", "PTY", "PARENT", "UNIX", "IP4", "IP6", "INTERFACE",
+             "UDP", "TCP", "SOCKS4", "OPENSSL", "PROCESS", "APPL", "HTTP", "SCTP")
+
+# socat_version(): the WITH_* features in the order -V prints them
+FEATURES_18 = ("HELP", "STATS", "STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "TERMIOS",
+               "PIPE", "STALL", "TEXT", "SOCKETPAIR", "UNIX", "ABSTRACT_UNIXSOCKET", "IP4",
+               "IP6", "RAWIP", "GENERICSOCKET", "INTERFACE", "TCP", "UDP", "SCTP", "DCCP",
+               "UDPLITE", "LISTEN", "POSIXMQ", "SOCKS4", "SOCKS4A", "SOCKS5", "VSOCK",
+               "NAMESPACES", "PROXY", "SYSTEM", "SHELL", "EXEC", "READLINE", "TUN", "PTY",
+               "OPENSSL", "FIPS", "LIBWRAP", "SYCLS", "FILAN", "RETRY", "DEVTESTS",
+               "MSGLEVEL", "DEFAULT_IPV")
+FEATURES_17 = ("STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "TERMIOS", "PIPE", "UNIX",
+               "ABSTRACT_UNIXSOCKET", "IP4", "IP6", "RAWIP", "GENERICSOCKET",
+               "INTERFACE", "TCP", "UDP", "SCTP", "LISTEN", "SOCKS4", "SOCKS4A",
+               "VSOCK", "PROXY", "SYSTEM", "EXEC", "READLINE", "TUN", "PTY",
+               "OPENSSL", "FIPS", "LIBWRAP", "SYCLS", "FILAN", "RETRY", "MSGLEVEL")
+
 # name, what it decides, 1.8.1.3 value, 1.7.4.4 value, socat source
 BEHAVIOURS = [Behaviour(*row) for row in (
     ("socat_version", "the socat version reported by -V and SOCAT_VERSION",
@@ -37,8 +62,19 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("timeout_zero_is_zero", "-T 0 is a timeout of 0 s (1.8; negative means none); "
      "in 1.7 -T 0 means no timeout",
      True, False, "socat.c:267-285"),
-    ("help_layout", "the layout of -h/-hh/-hhh (1.8: upper-case names, tab-aligned)",
-     "1.8", "1.7", "xiohelp.c:14-234"),
+    ("help_layout", "the layout of the usage text and of -h/-hh/-hhh: 1.8 (\"tabbed\") "
+     "prints upper-case address names and aligns the columns with tabs, lists 1.8's "
+     "command line flags and PIPE as one address; 1.7 (\"plain\") separates the columns "
+     "with one tab and lists the unnamed pipe as a bi-address",
+     "tabbed", "plain", "xiohelp.c:76-234, socat.c:455-503"),
+    ("help_group_names", "the option group names -h/-hh/-hhh print, in the order of the "
+     "group bits (1.8 renames SOCKS4 to SOCKS, DEVICE to SHELL, adds POSIXMQ, DCCP, "
+     "UDPLITE)", GROUPS_18, GROUPS_17, "xiohelp.c:42-52"),
+    ("help_rows_18", "-h/-hh/-hhh show a row as socat 1.8 lists it (its help18= name, "
+     "syntax, phase or type, where 1.8 differs)", True, False, "xioopts.c, xioopen.c"),
+    ("version_features", "the WITH_* lines -V prints, in order (1.8 adds HELP, STATS, "
+     "STALL, TEXT, SOCKETPAIR, DCCP, UDPLITE, POSIXMQ, SOCKS5, NAMESPACES, SHELL, "
+     "DEVTESTS, DEFAULT_IPV)", FEATURES_18, FEATURES_17, "socat.c:511-760"),
     ("hexdump_micro_digits", "digits of the fraction of a second in the -v/-x header",
      6, 9, "socat.c:1380 (1.7.4.4: socat.c:1225 prints microseconds as %09ld)"),
     ("child_exit_warns", "a child of EXEC/SYSTEM exiting non-zero is a W, the transfer goes "
@@ -120,6 +156,31 @@ def select(version: str) -> Profile:
     from .log import LOG
     LOG.set_default_level(ACTIVE.default_log_level)
     return ACTIVE
+
+
+class using:
+    """``with versions.using(DEFAULT):`` the profile of ``version`` for a while.
+
+    For output that must not depend on the caller's profile (the man page is
+    generated for the default version); the log level is left alone.
+    """
+
+    def __init__(self, version: str):
+        self.profile = Profile(check(version))
+
+    def __enter__(self) -> Profile:
+        global ACTIVE
+        self.saved, ACTIVE = ACTIVE, self.profile
+        return ACTIVE
+
+    def __exit__(self, *exc) -> None:
+        global ACTIVE
+        ACTIVE = self.saved
+
+
+def other_versions() -> tuple:
+    """The versions that are not the active one (what -V tells how to select)."""
+    return tuple(v for v in VERSIONS if v != ACTIVE.version)
 
 
 def from_environment() -> str:

@@ -119,3 +119,47 @@ def socat_help(flag: str) -> list:
             for new in rows[flag]:
                 end = _insert_sorted(lines, start, end, new)
     return lines
+
+
+# The classic 1.8.1.3 build in the cache has no libwrap ("#undef WITH_LIBWRAP").
+# These are the lines socat 1.8.1.3's xiohelp.c prints for the tcpwrap options
+# when built with it (descriptors in xio-tcpwrap.c, names in xioopts.c, tabs by
+# xiohelp_option()); socat18_help() puts them in where that build would have them.
+UNBUILT_HELP18 = {
+    "LIBWRAP": {
+        "address": [],
+        "-hh": ["      allow-table\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING",
+                "      deny-table\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING",
+                "      tcpwrap\t\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING-NULL",
+                "      tcpwrap-dir\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING"],
+        "-hhh": ["      allow-table\tis an alias for tcpwrap-hosts-allow-table",
+                 "      deny-table\tis an alias for tcpwrap-hosts-deny-table",
+                 "      hosts-allow\tis an alias for tcpwrap-hosts-allow-table",
+                 "      hosts-deny\tis an alias for tcpwrap-hosts-deny-table",
+                 "      libwrap\t\tis an alias for tcpwrappers",
+                 "      tcpwrap\t\tis an alias for tcpwrappers",
+                 "      tcpwrap-dir\tis an alias for tcpwrap-etc",
+                 "      tcpwrap-etc\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING",
+                 "      tcpwrap-hosts-allow-table\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING",
+                 "      tcpwrap-hosts-deny-table\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING",
+                 "      tcpwrapper\tis an alias for tcpwrappers",
+                 "      tcpwrappers\tgroups=RANGE\t\tphase=ACCEPT\t\ttype=STRING-NULL",
+                 "      wrap\t\tis an alias for tcpwrappers"],
+    },
+}
+
+
+def socat18_help(flag: str) -> list:
+    """Classic 1.8.1.3's -h/-hh/-hhh lines, plus the rows of features it was built without."""
+    lines = run_socat18(flag).stdout.decode().splitlines()
+    version = run_socat18("-V").stdout.decode()
+    if "   opt:" not in lines:
+        return lines
+    for feature, rows in UNBUILT_HELP18.items():
+        if f"#undef WITH_{feature}" not in version or flag not in rows:
+            continue
+        start = lines.index("   opt:") + 1
+        end = len(lines)
+        for new in rows[flag]:
+            end = _insert_sorted(lines, start, end, new)
+    return lines

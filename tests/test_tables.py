@@ -4,7 +4,7 @@ import pytest
 
 from conftest import needs_socat, socat_help
 from pysocat.addresses import registry
-from pysocat.help import _type
+from pysocat.help import _type, group_list
 from pysocat.options import table
 
 
@@ -35,7 +35,7 @@ def test_every_option_row_is_named_like_socat():
         for a in row.aliases:
             assert aliases.get(a) == row.name, f"{a} is not socat's alias of {row.name}"
         groups, phase, vtype = rows[row.name]
-        assert row.groups == groups, row.name
+        assert frozenset(group_list(row.groups)) == groups, row.name   # 1.7.4.4's groups
         assert row.phase == phase, row.name
         assert _type(row.type) == vtype, row.name
 

@@ -48,6 +48,7 @@ class AddrDef:
     steps: object = None      # --explain: the calls the open makes (see explain.py)
     transport: str | None = None   # "stream" | "datagram" | "packet" | "fd"; None: derived
     since: str | None = None  # "1.8": the type is new in socat 1.8 (see SINCE)
+    help18: tuple | None = None    # how socat 1.8's -h lists it where that differs: (("syntax", …),)
 
     @property
     def names(self) -> tuple:
@@ -56,11 +57,12 @@ class AddrDef:
 
 def address(name, syntax, groups, opener, feature, help="", aliases=(),
             params=None, nparams=None, count_text=None, count_prefix=None,
-            steps=None, transport=None, since=None):
+            steps=None, transport=None, since=None, help18=None):
     """Define one address row (called at import time by family modules).
 
     ``since="1.8"`` marks a type that socat 1.7.4.4 does not have: under that
     profile it is an unknown address, hidden from -h, -V and the index.
+    ``help18``: what socat 1.8's ``-h`` shows differently (``{"syntax": …}``).
     """
     if since is not None and since not in SINCE:
         raise AssertionError(f"address {name}: unknown since={since!r}")
@@ -70,7 +72,8 @@ def address(name, syntax, groups, opener, feature, help="", aliases=(),
         nparams = (len(params), len(params))
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
                   opener, feature, help, tuple(aliases), tuple(params),
-                  count_text, count_prefix, steps, transport, since)
+                  count_text, count_prefix, steps, transport, since,
+                  tuple(sorted(help18.items())) if help18 else None)
     origin = sys._getframe(1).f_globals.get("__name__", "")
     for n in row.names:
         if n.lower() in ADDRESSES:

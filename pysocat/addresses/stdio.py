@@ -10,7 +10,8 @@ from ..relay.endpoint import Endpoint
 from .base import DIRECTION, RDWR, READ, WRITE, finish
 from .registry import address
 
-FD_GROUPS = "FD,FIFO,CHR,BLK,REG,SOCKET,TERMIOS,UNIX,IP4,IP6,UDP,TCP,SCTP"
+# DCCP, UDPLITE: groups of socat 1.8 only (not shown, and no option, under 1.7.4.4)
+FD_GROUPS = "FD,FIFO,CHR,BLK,REG,SOCKET,TERMIOS,UNIX,IP4,IP6,UDP,TCP,SCTP,DCCP,UDPLITE"
 
 
 def _endpoint(rfd: int, wfd: int, opts) -> Endpoint:
@@ -89,4 +90,4 @@ address("stdin", "", FD_GROUPS, _open_std(0), "STDIO", "standard input", steps=_
 address("stdout", "", FD_GROUPS, _open_std(1), "STDIO", "standard output", steps=_std_steps(1))
 address("stderr", "", FD_GROUPS, _open_std(2), "STDIO", "standard error", steps=_std_steps(2))
 address("fd", ":<num>", FD_GROUPS, open_fd, "FDNUM", "an already open file descriptor",
-        steps=_fd_steps)
+        steps=_fd_steps, help18={"syntax": ":<fdnum>"})

@@ -7,13 +7,14 @@ Rows only: the families read ``"addr"`` rows themselves; ``openflag`` and
 """
 import os
 
-from .table import opt
+from .table import OFFSET, opt
 
 # --- OPEN: flags of open(2), honoured by OPEN, GOPEN, PIPE, CREATE ----------
 opt("o-rdonly", "BOOL", "OPEN", "OPEN", ("addr",), "open read-only", ("rdonly", "o_rdonly"), nick="rdonly")
 opt("o-wronly", "BOOL", "OPEN", "OPEN", ("addr",), "open write-only", ("wronly", "o_wronly"), nick="wronly")
 opt("o-rdwr", "BOOL", "OPEN", "OPEN", ("addr",), "open read-write", ("rdwr", "o_rdwr"), nick="rdwr")
-opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create", "o-creat", "o_create"), nick="creat")
+opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create", "o-creat", "o_create"), nick="creat",
+    help18={"name": "o-creat"})
 opt("o-excl", "BOOL", "OPEN", "OPEN", ("openflag", os.O_EXCL), "with creat: fail when the file exists", ("excl", "o_excl"), nick="excl")
 opt("o-noctty", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOCTTY), "do not make a tty the controlling terminal", ("noctty", "o_noctty"), nick="noctty")
 opt("o-sync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_SYNC), "synchronous writes", ("sync", "o_sync"), nick="sync")
@@ -47,12 +48,13 @@ opt("user", "UID_T", "FD,NAMED", "FD", ("fchown", "uid"), "owner of the file", (
 opt("user-late", "UID_T", "FD", "LATE", ("fchown", "uid"), "owner, set late", ("uid-l",), nick="uid-l")
 opt("group", "GID_T", "FD,NAMED", "FD", ("fchown", "gid"), "group of the file", ("gid",), nick="gid")
 opt("group-late", "GID_T", "FD", "LATE", ("fchown", "gid"), "group, set late", ("gid-l",), nick="gid-l")
-opt("shut-none", "CONST", "FD", "INIT", ("addr",), "do not half-close this side at EOF")
-opt("shut-down", "CONST", "FD", "INIT", ("addr",), "half-close with shutdown(2)")
-opt("shut-close", "CONST", "FD", "INIT", ("addr",), "half-close by closing the descriptor")
-opt("shut-null", "CONST", "FD", "INIT", ("addr",), "half-close by sending an empty packet")
+opt("shut-none", "CONST", "FD", "INIT", ("addr",), "do not half-close this side at EOF", help18=OFFSET)
+opt("shut-down", "CONST", "FD", "INIT", ("addr",), "half-close with shutdown(2)", help18=OFFSET)
+opt("shut-close", "CONST", "FD", "INIT", ("addr",), "half-close by closing the descriptor", help18=OFFSET)
+opt("shut-null", "CONST", "FD", "INIT", ("addr",), "half-close by sending an empty packet", help18=OFFSET)
 opt("end-close", "CONST", "FD", "INIT", ("addr",),
-    "at EOF and at the end just close (sockets: no shutdown)", ("close",), nick="close")
+    "at EOF and at the end just close (sockets: no shutdown)", ("close",), nick="close",
+    help18=OFFSET)
 # --- NAMED: the file system entry -------------------------------------------
 opt("unlink-early", "BOOL", "NAMED", "EARLY", ("addr",), "remove the file before opening", ("new",))
 opt("unlink", "BOOL", "NAMED", "PREOPEN", ("addr",), "remove an existing file before opening",

@@ -5,7 +5,7 @@ are collected into a set mask and a clear mask (socat's OFUNC_OFFSET_MASKS:
 ``iff-up`` sets IFF_UP, ``iff-up=0`` clears it) and merged into the
 interface's flags after it exists. The TUN opener reads all of them.
 """
-from .table import opt
+from .table import OFFSET, opt
 
 # iff-* option name -> (IFF_* bit, aliases), linux/if.h
 IFF_FLAGS = {
@@ -37,4 +37,5 @@ opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
 for _name, (_bit, _aliases) in IFF_FLAGS.items():
     opt(_name, "BOOL", "INTERFACE", "FD", ("addr",),
         f"set (or with =0 clear) the interface flag IFF_{_name[4:].upper()}", _aliases,
-        nick=_aliases[0] if _aliases and _name != "iff-multicast" else None)
+        nick=_aliases[0] if _aliases and _name != "iff-multicast" else None,
+        help18=OFFSET)

@@ -6,7 +6,7 @@ openssl-egd and openssl-fips have no row: Python's ssl can do neither
 "unknown option" rather than silently ignored. openssl-method has no row
 either: socat 1.7.4.4 built against OpenSSL 3 has none.
 """
-from .table import opt
+from .table import OFFSET, opt
 
 _G, _S = "OPENSSL", "SPECIFIC"
 opt("openssl-cipherlist", "STRING", _G, _S, ("addr",),
@@ -15,10 +15,10 @@ opt("openssl-cipherlist", "STRING", _G, _S, ("addr",),
 _PROTO_VERSIONS = ("TLS1", "TLS1.1", "TLS1.2", "TLS1.3")
 opt("openssl-min-proto-version", "STRING", _G, "INIT", ("addr",),
     "lowest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("min-version",),
-    nick="min-version", choices=_PROTO_VERSIONS)
+    nick="min-version", choices=_PROTO_VERSIONS, help18=OFFSET)
 opt("openssl-max-proto-version", "STRING", _G, "INIT", ("addr",),
     "highest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("max-version",),
-    nick="max-version", choices=_PROTO_VERSIONS)
+    nick="max-version", choices=_PROTO_VERSIONS, help18=OFFSET)
 opt("openssl-verify", "BOOL", _G, _S, ("addr",),
     "verify the peer's certificate (default 1)", ("verify",), nick="verify")
 opt("openssl-certificate", "STRING", _G, _S, ("addr",),

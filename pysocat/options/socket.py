@@ -9,7 +9,7 @@ Multicast/membership rows belong to the UDP/IP family module.
 """
 import socket as _s
 
-from .table import opt
+from .table import OFFSET, opt
 
 SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP = _s.SOL_SOCKET, 0, 41, 6
 
@@ -58,7 +58,8 @@ opt("bind", "STRING", "SOCKET", "BIND", ("addr",), "bind the socket to this loca
 opt("connect-timeout", "TIMEVAL", "SOCKET", "PASTSOCKET", ("addr",), "give up connecting after this many seconds")
 opt("protocol-family", "STRING", "SOCKET", "PRESOCKET", ("addr",), "protocol family: ip4, ip6 or a number", ("pf",), nick="pf",
     choices=("ip4", "ip6", "inet", "inet6", "ipv4", "ipv6"))
-opt("null-eof", "BOOL", "SOCKET", "INIT", ("addr",), "an empty datagram means EOF")
+opt("null-eof", "BOOL", "SOCKET", "INIT", ("addr",), "an empty datagram means EOF",
+    help18=OFFSET)
 opt("setsockopt", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt",), nick="sockopt")
 opt("setsockopt-int", "INT:INT:INT", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, int)", ("sockopt-int",), nick="sockopt-int")
 opt("setsockopt-bin", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt-bin",), nick="sockopt-bin")
@@ -162,5 +163,5 @@ opt("tcpwrap-hosts-deny-table", "STRING", "RANGE", "ACCEPT", ("addr",),
 opt("retry", "UINT", "RETRY", "INIT", ("addr",), "retry this often when connect/listen fails")
 opt("forever", "BOOL", "RETRY", "INIT", ("addr",), "retry forever")
 opt("interval", "TIMESPEC", "RETRY", "INIT", ("addr",), "seconds between retries", ("intervall",))
-opt("sourceport", "USHORT", "UDP,TCP,SCTP", "LATE", ("addr",), "client: bind this port; server: accept only it", ("sp",), nick="sp")
-opt("lowport", "BOOL", "UDP,TCP,SCTP", "LATE", ("addr",), "client: bind a port below 1024; server: accept only those")
+opt("sourceport", "USHORT", "UDP,TCP,SCTP,DCCP,UDPLITE", "LATE", ("addr",), "client: bind this port; server: accept only it", ("sp",), nick="sp")
+opt("lowport", "BOOL", "UDP,TCP,SCTP,DCCP,UDPLITE", "LATE", ("addr",), "client: bind a port below 1024; server: accept only those")

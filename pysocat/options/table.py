@@ -38,6 +38,8 @@ class OptDef:
     nick: str | None = None   # socat's short name, the one -hh lists ("rdonly")
     choices: tuple = ()       # the values an enumerated option takes (shell completion)
     since: str | None = None  # "1.8": new in socat 1.8 (versions.new_options)
+    help18: tuple | None = None  # how socat 1.8's -hh lists it where that differs:
+    #                              (("name"|"nick"|"phase"|"type", value), …)
 
     @property
     def names(self) -> tuple:
@@ -48,8 +50,14 @@ OPTIONS: dict[str, OptDef] = {}      # every name and alias → row, lower case
 ROWS: list[OptDef] = []              # canonical rows in definition order
 
 
+# socat 1.8 lists an option that only sets a field of the address (its phase
+# PH_OFFSET, "automatically applied to xio-fd", xioopts.h) in phase OFFSET; 1.7
+# called most of them INIT or FD. help18= for those rows.
+OFFSET = {"phase": "OFFSET"}
+
+
 def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None,
-        choices=(), since=None):
+        choices=(), since=None, help18=None):
     """Define one option row (called at import time by option modules).
 
     ``nick`` is socat's nickname of the option (second field of its optdesc),
@@ -57,12 +65,15 @@ def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=N
     nickname is not one of the option's names (socat's ``tclass``).
     ``since="1.8"``: an option socat 1.7.4.4 does not have; under that profile
     it is an unknown option and -hh/-hhh leave it out.
+    ``help18`` is what socat 1.8's help shows differently, e.g. ``{"phase":
+    "OFFSET"}`` for an option 1.8 keeps in its address structure.
     """
     if since is not None and since not in SINCE:
         raise AssertionError(f"option {name}: unknown since={since!r}")
     aliases = tuple(aliases)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
-                 help, aliases, nick, tuple(choices), since)
+                 help, aliases, nick, tuple(choices), since,
+                 tuple(sorted(help18.items())) if help18 else None)
     for n in row.names:
         if n.lower() in OPTIONS:
             raise AssertionError(f"option {n} defined twice")
