@@ -208,7 +208,7 @@ def usage(prog: str = "pysocat") -> str:
     return banner() + "\n" + _USAGE_TOP.format(prog=prog) + "\n".join(lines) + "\n"
 
 
-def _shown(row, attr: str):
+def shown(row, attr: str):
     """``row.attr`` as the active version's help shows it (a row's help18=)."""
     if _profile().help_rows_18:
         for key, value in getattr(row, "help18", None) or ():
@@ -225,7 +225,7 @@ def _tabs(chars: int, width: int) -> str:
 
 def address_line(row) -> str:
     """``name<syntax>…groups=…`` as socat's -h prints an address row."""
-    syntax = _shown(row, "syntax")
+    syntax = shown(row, "syntax")
     groups = _groups(row.groups)
     if _profile().help_layout == "tabbed":
         head = f"      {row.name.upper()}{syntax}"
@@ -244,10 +244,10 @@ def address_alias_line(name: str, row) -> str:
 
 def option_line(row, name=None) -> str:
     """``name…groups=…phase=…type=…`` as socat's -hh prints an option."""
-    name = name or _shown(row, "name")
+    name = name or shown(row, "name")
     groups = _groups(row.groups)
-    phase = _shown(row, "phase")
-    vtype = type_name(_shown(row, "type"))
+    phase = shown(row, "phase")
+    vtype = type_name(shown(row, "type"))
     if _profile().help_layout == "tabbed":
         head = f"      {name}"
         g = f"groups={groups}"
@@ -316,8 +316,8 @@ def help_text(level: int) -> str:
                    "   opt:\n")
         entries = []
         for row in table.rows():
-            nick = _shown(row, "nick")
-            canonical = _shown(row, "name")
+            nick = shown(row, "nick")
+            canonical = shown(row, "name")
             for n in row.names:
                 if level >= 2:
                     if n == canonical:

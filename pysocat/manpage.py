@@ -7,7 +7,7 @@ man/pysocat.1 is hand-written roff with two regions between marker comments::
     .\\" END GENERATED address-types
 
 ``make man`` (``python -m pysocat.manpage man/pysocat.1``) rewrites what lies
-between the markers and leaves the rest alone; ``--check`` exits 1 when the
+between the markers, as the default version profile has it (versions.DEFAULT), and leaves the rest alone; ``--check`` exits 1 when the
 file is stale (tests/test_manpage.py does the same).
 """
 from __future__ import annotations
@@ -72,13 +72,14 @@ def _sentence(help_text: str) -> str:
 
 def address_types() -> str:
     from .addresses import registry
-    from .help import group_list
+    from .help import shown, group_list
     registry.load_all()
     out = []
     for row in sorted(registry.ROWS, key=lambda r: r.name):
         out.append(".TP")
         # \: lets groff break a long syntax (SOCKS5's) after a colon
-        out.append(f"\\fB{esc(row.name.upper())}\\fP" + esc(row.syntax).replace(":", ":\\:"))
+        out.append(f"\\fB{esc(row.name.upper())}\\fP"
+                   + esc(shown(row, "syntax")).replace(":", ":\\:"))
         out.append(esc(_sentence(row.help)))
         if row.aliases:
             names = ", ".join(f"\\fB{esc(a.upper())}\\fP" for a in row.aliases)
@@ -93,7 +94,7 @@ def address_types() -> str:
 
 def address_options() -> str:
     """Every option row once, under the first of its groups (in socat's group order)."""
-    from .help import group_list, group_names, type_name
+    from .help import shown, group_list, group_names, type_name
     from .options import table
     table.load_all()
     by_group: dict[str, list] = {}
@@ -109,7 +110,7 @@ def address_options() -> str:
             out.append(".TP")
             out.append(f"\\fB{esc(row.name)}\\fP" + (f"=\\fI{esc(value)}\\fP" if value else ""))
             out.append(esc(_sentence(row.help)))
-            extra = f"Type {type_name(row.type)}, phase {row.phase}"
+            extra = f"Type {type_name(shown(row, 'type'))}, phase {shown(row, 'phase')}"
             if len(row.groups) > 1:
                 extra += f", groups {', '.join(group_list(row.groups))}"
             if row.aliases:
@@ -120,7 +121,24 @@ def address_options() -> str:
     return "\n".join(out) + "\n"
 
 
-GENERATORS = {"address-types": address_types, "address-options": address_options}
+def name() -> str:
+    from .versions import ACTIVE
+    return (f"pysocat \\- relay bytes between two addresses, compatible with socat "
+            f"{ACTIVE.socat_version}\n")
+
+
+def profiles() -> str:
+    """Which socat the page describes, and how to select the other version."""
+    from .versions import ACTIVE, other_versions
+    out = [f"pysocat is written in Python and behaves as socat {ACTIVE.socat_version};"]
+    for v in other_versions():
+        out += [f".B PYSOCAT_COMPAT={v}", "in the environment, or",
+                f".B \\-\\-compat={v}", f"on the command line, selects socat {v} instead."]
+    return "\n".join(out) + "\n"
+
+
+GENERATORS = {"name": name, "profiles": profiles,
+              "address-types": address_types, "address-options": address_options}
 
 _REGION = re.compile(r'(^\.\\" BEGIN GENERATED ([\w-]+)\n)(.*?)(^\.\\" END GENERATED \2\n)',
                      re.M | re.S)
@@ -128,9 +146,12 @@ _REGION = re.compile(r'(^\.\\" BEGIN GENERATED ([\w-]+)\n)(.*?)(^\.\\" END GENER
 
 def render(text: str) -> str:
     """``text`` with every generated region filled from the tables."""
+    from .versions import DEFAULT, using
+
     def fill(m):
         return m.group(1) + GENERATORS[m.group(2)]() + m.group(4)
-    return _REGION.sub(fill, text)
+    with using(DEFAULT):         # the page describes the default version
+        return _REGION.sub(fill, text)
 
 
 def main(argv=None) -> int:
