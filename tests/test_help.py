@@ -191,6 +191,8 @@ def test_18_version_lists_socats_features():
     assert ours[-2:] == theirs[-2:]          # WITH_MSGLEVEL, WITH_DEFAULT_IPV
     registry.load_all()
     provided = {row.feature for row in registry.ROWS} | registry.EXTRA_FEATURES | {"HELP"}
+    if b"unknown option" not in run_pysocat18("--statistics").stderr:
+        provided.add("STATS")
     for o, t in zip(ours[4:-2], theirs[4:-2]):
         feature = o.split()[1][len("WITH_"):]
         if o.startswith("  #define"):
