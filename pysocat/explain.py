@@ -692,6 +692,10 @@ def version_differences(addrs, config) -> list[dict]:
                 note("listen_reuseaddr_default", index)
             if "SOCKET" in groups and p["transport"] == "stream" and name not in _FD_LIKE:
                 note("read_reset_is_error", index)
+            if name.endswith("-connect") and groups & {"TCP", "UDP", "SCTP", "DCCP",
+                                                       "UDPLITE"}:
+                note("connect_notices", index)
+                note("connect_failure_pair", index)
             if _one_way(name, p["role"]):
                 note("mode_warning", index, f"{name} opened for {p['mode']}")
     return out

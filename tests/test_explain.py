@@ -567,6 +567,10 @@ def test_explain_version_differences_only_where_they_matter():
     assert not any(a == 2 for _, a in diffs)                  # stdio: nothing differs
     diffs = differences(jexplain_in("1.8.1.3", "UNIX-LISTEN:/tmp/x-explain", "-"))
     assert ("listen_reuseaddr_default", 1) not in diffs
+    diffs = differences(jexplain_in("1.7.4.4", "TCP:127.0.0.1:80", "UDP-CONNECT:127.0.0.1:5"))
+    assert {("connect_notices", 1), ("connect_failure_pair", 1), ("connect_notices", 2),
+            ("connect_failure_pair", 2)} <= set(diffs)
+    assert diffs[("connect_notices", 1)]["other_version"] == "1.8.1.3"
     diffs = differences(jexplain_in("1.8.1.3", "EXEC: cat", "-,umask=022"))
     assert diffs[("exec_skips_blanks", 1)]["detail"] == "the command starts with a blank"
     assert ("umask_every_address", 2) in diffs
