@@ -103,6 +103,7 @@ mkdir -p "$RUN_DIR/tmp"
     echo "bound=$BOUND"
     echo "started=$(date -u +%FT%TZ)"
     echo "namespace=$NS interface=$VIN"
+    echo "PYSOCAT_COMPAT=${PYSOCAT_COMPAT-}"
 } >"$OUT_DIR/env.txt"
 
 # test.sh makes testcert.dh (openssl dhparam, $RSABITS bits) the first time a test
@@ -132,16 +133,17 @@ case "$SOCAT_BIN" in
        SOCAT_BIN="$RUN_DIR/bin/socat" ;;
 esac
 
-# test.sh looks for filan (its fd-inspection tool, shipped with socat) next to
-# $SOCAT when one is on PATH (its test is inverted), so for a binary outside
-# /usr/bin it gets FILAN=false. Name socat's filan for every binary alike.
+# test.sh's own lookup of filan/procan (socat's fd and process inspection tools)
+# depends on where $SOCAT lives; name them for every binary alike (the caller
+# passes the classic ones of the suite's version as FILAN= and PROCAN=).
 FILAN_BIN=${FILAN:-$(command -v filan || echo false)}
+PROCAN_BIN=${PROCAN:-$(command -v procan || echo false)}
 
 # timeout puts test.sh and all it spawns in its own process group and ends that group.
 run_chunk() {   # run_chunk BOUND OUT_SUFFIX ARGS...
     local bound=$1 sfx=$2; shift 2
     ip netns exec "$NS" env -C "$RUN_DIR/suite" \
-        SOCAT="$SOCAT_BIN" FILAN="$FILAN_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
+        SOCAT="$SOCAT_BIN" FILAN="$FILAN_BIN" PROCAN="$PROCAN_BIN" TMPDIR="$RUN_DIR/tmp" USER=root TERM=dumb \
         timeout -k 20 "$bound" ./test.sh "$@" \
         </dev/null >"$OUT_DIR/stdout$sfx" 2>"$OUT_DIR/stderr$sfx"
 }

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import features
 from testmap import GENERIC_KEYWORDS, TestInfo
 
 OK, FAILED, CANT, NOTRUN = "OK", "FAILED", "CANT", "NOTRUN"
@@ -136,6 +137,19 @@ def _merge(parts: list[RunResult]) -> RunResult:
     return r
 
 
+def _chunk_tests(words: list[str]) -> list[int]:
+    """The test numbers of a chunk's test.sh arguments (not the values of -t, -X ...)."""
+    nums, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in ("-t", "-X", "-N", "-Z", "-n", "--expect-fail"):
+            skip = True
+        elif w.isdigit() and int(w):
+            nums.append(int(w))
+    return nums
+
+
 def load_run(run_dir: Path) -> RunResult:
     """Parse a run directory; a chunked run (stdout.1, stdout.2, ...) is merged."""
     run_dir = Path(run_dir)
@@ -167,8 +181,7 @@ def load_run(run_dir: Path) -> RunResult:
         # tests whose test.sh call was ended by the per-chunk bound (they hung)
         for line in (run_dir / "env.txt").read_text().splitlines():
             if line.startswith("chunk ") and " rc=124 " in line:
-                nums = [int(w) for w in line.partition(" args=")[2].split() if w.isdigit()]
-                nums = [n for n in nums if n != 0 and str(n) != ""]
+                nums = _chunk_tests(line.partition(" args=")[2].split())
                 r.hung.extend(nums)
                 for n in nums:
                     if n in r.results:
@@ -186,8 +199,13 @@ def _feature_groups(numbers: list[int], tmap: dict[int, TestInfo]) -> dict[str, 
     return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
 
 
-def build(tmap: dict[int, TestInfo], runs: dict[str, dict], meta: dict) -> dict:
-    """runs: label -> {"results": {n: verdict}, "titles": {...}, "reasons": {...}, "run": {...}}"""
+def build(tmap: dict[int, TestInfo], runs: dict[str, dict], meta: dict,
+          gaps: dict | None = None) -> dict:
+    """runs: label -> {"results": {n: verdict}, "titles": {...}, "reasons": {...}, "run": {...}}
+
+    gaps: what classic's -hhh lists and pysocat's does not (features.missing); the
+    tests classic passes and pysocat does not are then split by the missing feature
+    they name."""
     numbers: set[int] = set()
     for run in runs.values():
         numbers |= {int(n) for n in run["results"]}
@@ -234,6 +252,12 @@ def build(tmap: dict[int, TestInfo], runs: dict[str, dict], meta: dict) -> dict:
             "count": len(classic_only),
             "by_feature": _feature_groups(classic_only, tmap),
         }
+        if gaps is not None:
+            by, clean = features.group(sorted(classic_only),
+                                       {n: i.body for n, i in tmap.items()}, gaps)
+            card["classic_passes_pysocat_not"]["by_missing_feature"] = by
+            card["classic_passes_pysocat_not"]["no_missing_feature"] = clean
+            card["pysocat_lacks"] = {k: sorted(gaps[k]) for k in features.KINDS}
         card["pysocat_passes_classic_not"] = pysocat_only
     if name_mismatch:
         card["meta"]["numbering_mismatch"] = name_mismatch
@@ -258,6 +282,33 @@ def write_json(card: dict, path: Path) -> None:
 
 def _nums(ns: list[int]) -> str:
     return " ".join(str(n) for n in ns) if ns else "-"
+
+
+def _note(e: dict) -> str:
+    note = e.get("pysocat_note") or ""
+    return e["pysocat"] + (f": {note}" if note else "")
+
+
+def _render_gaps(card: dict, cp: dict) -> list[str]:
+    out = ["### By the feature pysocat lacks", "",
+           "The address type, option, flag or `-V` feature the test names (its text and "
+           "test.sh's own checks) "
+           "that classic lists (`-hhh`, `-V`) and pysocat does not. Derived from text: a test "
+           "appears under each feature it names.", "",
+           "| missing in pysocat | tests | numbers |", "|---|---:|---|"]
+    for feat, ns in cp["by_missing_feature"].items():
+        out.append(f"| {feat} | {len(ns)} | {_nums(ns)} |")
+    clean = cp["no_missing_feature"]
+    out += ["", f"### Using only features pysocat has ({len(clean)}): defects", ""]
+    if clean:
+        out += ["| # | name | pysocat |", "|---:|---|---|"]
+        for n in clean:
+            e = card["tests"][str(n)]
+            out.append(f"| {n} | {e['name'] or '?'} | {_note(e).replace('|', '/')} |")
+    else:
+        out.append("none")
+    out += ["", "### By test.sh keyword", ""]
+    return out
 
 
 def render_md(card: dict) -> str:
@@ -285,6 +336,11 @@ def render_md(card: dict) -> str:
             bits.append(f"at commit `{run['commit']}`")
         if run.get("hung"):
             bits.append("hung (ended by the chunk bound): " + _nums(run["hung"]))
+        if run.get("retried"):
+            bits.append("failures retried once on their own: " + _nums(run["retried"])
+                        + "; passed on retry (timing flakes): " + _nums(run.get("passed_on_retry", [])))
+        if run.get("environment"):
+            bits.append(f"environment `{run['environment']}`")
         if run.get("selection"):
             bits.append(f"selection `{run['selection']}`")
         if run.get("chunked") and run["chunked"] != "no":
@@ -301,6 +357,8 @@ def render_md(card: dict) -> str:
         cp = card["classic_passes_pysocat_not"]
         out.append(f"## Classic passes, pysocat does not ({cp['count']})")
         out.append("")
+        if "by_missing_feature" in cp:
+            out.extend(_render_gaps(card, cp))
         out.append("Grouped by test.sh feature keyword (a test appears under each of its keywords).")
         out.append("")
         out.append("| feature | tests | numbers |")

@@ -34,6 +34,7 @@ class TestInfo:
     name: str | None
     features: list[str] = field(default_factory=list)
     line: int = 0           # line of the case pattern in test.sh (1-based)
+    body: str = ""          # the test's lines, loop variables substituted where known
 
 
 class _Unresolved(Exception):
@@ -140,8 +141,8 @@ def _try_expand(text: str, env: dict[str, str]) -> str | None:
 
 
 _ASSIGN = re.compile(r"^(" + _VAR + r")=(\S.*)?$")
-_INCR = re.compile(r"^N=\$\(\(N\+1\)\)\s*$")
-_CASE = re.compile(r'^case\s+"\$TESTS\s*"\s+in\s*$')
+_INCR = re.compile(r"^\s*N=\$\(\(N\+1\)\)\s*$")
+_CASE = re.compile(r'^\s*case\s+"\$TESTS\s*"\s+in\s*$')
 _WHILE = re.compile(r"^while\s+read\s+(.*?)\s*(;\s*do)?\s*$")
 _FOR = re.compile(r"^for\s+(" + _VAR + r")\s+in\s+(.*?)\s*;\s*do\s*$")
 _DONE = re.compile(r"^done\b(.*)$")
@@ -175,6 +176,14 @@ def _read_split(line: str, names: list[str]) -> dict[str, str]:
     return env
 
 
+def _substitute(text: str, env: dict[str, str]) -> str:
+    """$VAR and ${VAR} replaced by their known values (others left as they are)."""
+    def sub(m: re.Match) -> str:
+        var = m.group(1) or m.group(2)
+        return env.get(var, m.group(0))
+    return re.sub(r"\$\{(" + _VAR + r")\}|\$(" + _VAR + ")", sub, text)
+
+
 class _Walker:
     def __init__(self, lines: list[str], start: int, globals_: dict[str, str]):
         self.lines = lines
@@ -188,19 +197,29 @@ class _Walker:
         feats: list[str] | None = None
         pat_line = 0
         i = lo
+        first = lo
         while i < hi:
             line = self.lines[i]
             if _INCR.match(line):
-                self.tests.append(TestInfo(self.n, name, feats or [], pat_line))
+                body = _substitute("\n".join(self.lines[first:i]), env)
+                self.tests.append(TestInfo(self.n, name, feats or [], pat_line, body))
                 self.n += 1
                 name, feats, pat_line = None, None, 0
-            elif _CASE.match(line) and i + 1 < hi and self.lines[i + 1].startswith("*%"):
-                pat = self.lines[i + 1].rstrip().rstrip(")")
+                first = i + 1
+            elif line.lstrip().startswith("NAME=") and name is None:
+                first = i
+                m = _ASSIGN.match(line.strip())
+                name = _try_expand((m.group(2) or "").strip(), env) if m else None
+                if name is None:
+                    env.pop("NAME", None)
+                else:
+                    env["NAME"] = name
+            elif _CASE.match(line) and i + 1 < hi and self.lines[i + 1].lstrip().startswith("*%"):
+                pat = self.lines[i + 1].strip().rstrip(")")
                 feats = []
                 for alt in pat.split("|"):
                     kw = alt.strip()
-                    if kw.startswith("*%") and kw.endswith("%*"):
-                        kw = kw[2:-2]
+                    kw = kw.strip("*%")     # *%kw%* (and 1.8's one *kw%*)
                     if kw in ("$N", "$NAME"):
                         continue
                     val = _try_expand(kw, env)
@@ -209,7 +228,7 @@ class _Walker:
                 pat_line = i + 2
                 i += 1
             else:
-                m = _ASSIGN.match(line)
+                m = _ASSIGN.match(line.strip())
                 if m:
                     rhs = (m.group(2) or "").strip()
                     val = _try_expand(rhs, env)

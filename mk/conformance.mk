@@ -1,25 +1,29 @@
-# make conformance: score pysocat with socat 1.7.4.4's own test.sh (issue 5).
+# make conformance: score pysocat with socat's own test.sh suites (issues 5, 14).
 # Runs as root, each binary in a private network namespace; see conformance/README.md.
-#   BASELINE=1          also run classic socat (/usr/bin/socat) in the same way
+#   CONF_VERSION=both   1.7.4.4 | 1.8.1.3 | both: which suite (each against pysocat under
+#                       that version's profile, and the classic binary of that version)
+#   BASELINE=1          also run classic socat in the same way
 #   CONF_TESTS="1 2 3"  only these test numbers / names / keywords
 #   CONF_T=0.2          test.sh -t value;  CONF_BOUND=3600  wall-clock bound per run (s)
-#   CONF_ARGS=...       more conformance.py options (--chunk 1, --chunk-bound 60, --no-retry)
-CONF_T     ?= 0.2
-CONF_BOUND ?= 3600
-CONF_TESTS ?=
-BASELINE   ?=
+#   CONF_ARGS=...       more conformance.py options (--chunk 5, --chunk-bound 240, --no-retry)
+CONF_VERSION ?= both
+CONF_T       ?= 0.2
+CONF_BOUND   ?= 3600
+CONF_TESTS   ?=
+BASELINE     ?=
+CONF_PY = $(PYTHON) conformance/conformance.py --version $(CONF_VERSION)
 
 .PHONY: conformance conformance-classic conformance-scorecard
 conformance:
 	@test -x $(VENV)/bin/pysocat || $(MAKE) install
-	$(PYTHON) conformance/conformance.py -t $(CONF_T) --bound $(CONF_BOUND) \
+	$(CONF_PY) -t $(CONF_T) --bound $(CONF_BOUND) \
 	    $(if $(BASELINE),--baseline) $(if $(CONF_TESTS),--tests "$(CONF_TESTS)") $(CONF_ARGS)
 
-# Classic socat only (refreshes the classic column of the scorecard).
+# Classic socat only (refreshes the classic column of the scorecards).
 conformance-classic:
-	$(PYTHON) conformance/conformance.py --no-pysocat -t $(CONF_T) --bound $(CONF_BOUND) \
-	    $(if $(CONF_TESTS),--tests "$(CONF_TESTS)")
+	$(CONF_PY) --no-pysocat -t $(CONF_T) --bound $(CONF_BOUND) \
+	    $(if $(CONF_TESTS),--tests "$(CONF_TESTS)") $(CONF_ARGS)
 
-# Rebuild scorecard.json/.md from the last runs in conformance/work/ without running.
+# Rebuild the scorecards from the last runs in conformance/work/VERSION/ without running.
 conformance-scorecard:
-	$(PYTHON) conformance/conformance.py --from-runs
+	$(CONF_PY) --from-runs

@@ -133,3 +133,51 @@ def test_load_chunked_run(tmp_path):
     assert r.complete and r.hung == [3] and r.extra == ["testing if address array is sorted... ok"]
     (tmp_path / "env.txt").write_text("chunks=4\n")     # a chunk never ran
     assert not sc.load_run(tmp_path).complete
+
+
+def test_load_run_hung_chunk_skips_option_values(tmp_path):
+    (tmp_path / "stdout.1").write_text("test   3 X: x...\n")
+    (tmp_path / "env.txt").write_text("chunks=1\nchunk 1 rc=124 secs=240 args=-t 0.2 -X 410 -X 607 3 4\n")
+    assert sc.load_run(tmp_path).hung == [3, 4]
+
+
+SCRIPT18 = r'''
+N=1
+numOK=0
+for addr in exec system; do
+  ADDR=$(echo $addr |tr a-z A-Z)
+  NAME=${ADDR}SOCKETPAIRPACKETS
+  case "$TESTS" in
+    *%$N%*|*%functions%*|*%exec%*|*%$NAME%*)
+	CMD0="$TRACE $SOCAT $opts -t 1 $ADDR:cat,socktype=2 STALL"
+	;;
+  esac
+  N=$((N+1))
+done  # for
+NAME=SHELLTEST
+case "$TESTS" in
+*%$N%*|*%functions%*|*shell%*|*%$NAME%*)
+elif ! A=$(testaddrs STDIO SHELL); then
+CMD="$TRACE $SOCAT $opts -S 0x1 - EXEC:cat,chdir=/tmp,pty"
+esac
+N=$((N+1))
+'''
+
+
+def test_testmap_indented_loop_and_bodies():
+    t = parse_testsh(SCRIPT18)
+    assert [(n, i.name) for n, i in t.items()] == [
+        (1, "EXECSOCKETPAIRPACKETS"), (2, "SYSTEMSOCKETPAIRPACKETS"), (3, "SHELLTEST")]
+    assert t[3].features == ["functions", "shell"]
+    assert "SYSTEM:cat" in t[2].body and "EXEC:cat" not in t[2].body
+
+
+def test_missing_features_named_by_a_test():
+    import features
+    gaps = {"address": {"SHELL", "STALL", "SOCKETPAIR"}, "option": {"chdir", "pty-x"},
+            "flag": {"-S", "--statistics"}, "canon": {"address SOCKETPAIR": "address X"}}
+    bodies = {n: i.body for n, i in parse_testsh(SCRIPT18).items()}
+    by, clean = features.group([1, 2, 3], bodies, gaps)
+    assert by == {"address STALL": [1, 2], "address SHELL": [3], "flag -S": [3],
+                  "option chdir": [3]}
+    assert clean == []
