@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from conftest import log_texts, needs_socat, run_pysocat, run_socat
+from conftest import (log_texts, needs_socat, needs_socat18, run_pysocat, run_pysocat18, run_socat,
+                      run_socat18)
 from sockhelp import Server, free_port, norm
 
 
@@ -135,3 +136,15 @@ def test_sctp_connect_matches_socat():
     got = run_pysocat("-dd", "-", f"SCTP:127.0.0.1:{closed}", timeout=10)
     assert norm(log_texts(got.stderr)) == norm(log_texts(want.stderr))
     assert got.returncode == want.returncode
+
+
+@needs_socat18
+def test_dalan_that_parses_nothing_is_a_syntax_error():
+    """test.sh 464 DALAN_NO_SIGSEGV: socat 1.8 reports a syntax error (1.7.4.4 crashes;
+    pysocat must not loop under either profile)."""
+    want = run_socat18("/dev/null", "SOCKET-LISTEN:1:1:'/tmp/sock'", timeout=10)
+    got = run_pysocat18("/dev/null", "SOCKET-LISTEN:1:1:'/tmp/sock'", timeout=10)
+    assert log_texts(got.stderr) == log_texts(want.stderr) == ['E syntax error in "/tmp/sock"']
+    assert got.returncode == want.returncode == 1
+    old = run_pysocat("/dev/null", "SOCKET-LISTEN:1:1:/tmp/sock", timeout=10)
+    assert old.returncode == 1 and 'E syntax error in "/tmp/sock"' in log_texts(old.stderr)

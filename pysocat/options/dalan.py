@@ -134,7 +134,13 @@ def dalan(line: str, limit: int = 1024, deflt: str = "i"):
             continue
         elif rc == 3:
             pos -= 1
+            start = pos
             rc, pos = _item(deflt, line, pos, data, n)
+            if pos == start:
+                # Nothing parsed ("/tmp/sock"): a syntax error, as in socat 1.8
+                # (dalan.c:317-320). 1.7.4.4 has no such check and loops until it
+                # crashes (test.sh DALAN_NO_SIGSEGV); pysocat never loops.
+                return 1, bytes(data)
         else:
             pos = npos
         if rc != 0:
