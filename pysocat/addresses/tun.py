@@ -4,9 +4,8 @@ As socat's xio-tun.c: open the cloning device (``tun-device``, default
 /dev/net/tun), ``TUNSETIFF`` with the name (``tun-name``), type (``tun-type``)
 and ``iff-no-pi``; then configure the new interface: the address and prefix
 from the parameter, and the ``iff-*`` flags merged into the flags the system
-set. socat uses SIOCSIF* ioctls; pysocat sets the same through netlink
-(pyroute2, imported only here, when a TUN address is opened), reads the flags
-back on a helper socket as socat does, and keeps socat's messages. One read is one packet, one write is one packet.
+set, with socat's SIOCSIFADDR / SIOCSIFNETMASK / SIOCSIFFLAGS ioctls on a
+helper socket (the kernel derives the broadcast address), and socat's messages. One read is one packet, one write is one packet.
 """
 from __future__ import annotations
 
@@ -27,6 +26,9 @@ TUNSETIFF = 0x400454CA
 IFF_TUN, IFF_TAP, IFF_NO_PI = 0x0001, 0x0002, 0x1000
 IFF_BROADCAST = 0x2
 SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+SIOCSIFADDR = 0x8916
+SIOCSIFNETMASK = 0x891C
 IFNAMSIZ = 16
 
 
@@ -190,39 +192,41 @@ def _get_flags(helper, rawname: bytes, ifname: str) -> int:
     return struct.unpack_from("H", res, IFNAMSIZ)[0]
 
 
+def _ifreq_in4(rawname: bytes, addr: bytes) -> bytes:
+    """struct ifreq holding a sockaddr_in (name, AF_INET, port 0, address)."""
+    return struct.pack("16sHH4s8x8x", rawname, socket.AF_INET, 0, addr)
+
+
 def _configure(helper, rawname, ifname, network, text, setm, clear):
-    """Address, prefix and flags of the new interface, set through netlink."""
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    """Address, netmask and flags of the new interface: socat's ioctls (xio-tun.c)."""
     hfd = helper.fileno()
-    with IPRoute() as ipr:
-        idx = ipr.link_lookup(ifname=ifname)[0]
-        if network is not None:
-            addr, bits, maskb = network
-            if bits is None:
-                s_addr = struct.unpack("=I", maskb)[0]
-                raise SocatError(f'ioctl({hfd}, SIOCSIFNETMASK, {{"0x{s_addr:08d}", "{text}"}}, '
-                                 f"{os.strerror(22)}")
-            kw = {}
-            if _get_flags(helper, rawname, ifname) & IFF_BROADCAST and bits < 31:
-                net = struct.unpack("!I", socket.inet_aton(addr))[0]
-                host = (1 << (32 - bits)) - 1
-                kw["broadcast"] = socket.inet_ntoa(struct.pack("!I", net | host))
-            try:
-                ipr.addr("add", index=idx, address=addr, prefixlen=bits, **kw)
-            except NetlinkError as e:
-                raise SocatError(f'ioctl({hfd}, SIOCSIFADDR, {{"{ifname}", "{text}"}}: '
-                                 f"{os.strerror(e.code)}") from None
-        sysflags = _get_flags(helper, rawname, ifname)
-        LOG.debug(f'"{ifname}": system set flags: 0x{sysflags:x}')
-        merged = (sysflags | setm) & ~clear & 0xFFFF
-        LOG.debug(f'"{ifname}": xio merged flags: 0x{merged:x}')
+    if network is not None:
+        addr, bits, maskb = network
+        if bits is None:
+            s_addr = struct.unpack("=I", maskb)[0]
+            raise SocatError(f'ioctl({hfd}, SIOCSIFNETMASK, {{"0x{s_addr:08d}", "{text}"}}, '
+                             f"{os.strerror(22)}")
         try:
-            ipr.link("set", index=idx, flags=merged, change=0xFFFF)
-        except NetlinkError as e:
-            signed = merged - 0x10000 if merged & 0x8000 else merged
-            raise SocatError(f'ioctl({hfd}, SIOCSIFFLAGS, {{"{ifname}", {signed}}}: '
-                             f"{os.strerror(e.code)}") from None
+            fcntl.ioctl(hfd, SIOCSIFADDR, _ifreq_in4(rawname, socket.inet_aton(addr)))
+        except OSError as e:
+            raise SocatError(f'ioctl({hfd}, SIOCSIFADDR, {{"{ifname}", "{text}"}}: '
+                             f"{e.strerror}") from None
+        try:
+            fcntl.ioctl(hfd, SIOCSIFNETMASK, _ifreq_in4(rawname, maskb))
+        except OSError as e:
+            s_addr = struct.unpack("=I", maskb)[0]
+            raise SocatError(f'ioctl({hfd}, SIOCSIFNETMASK, {{"0x{s_addr:08d}", "{text}"}}, '
+                             f"{e.strerror}") from None
+    sysflags = _get_flags(helper, rawname, ifname)
+    LOG.debug(f'"{ifname}": system set flags: 0x{sysflags:x}')
+    merged = (sysflags | setm) & ~clear & 0xFFFF
+    LOG.debug(f'"{ifname}": xio merged flags: 0x{merged:x}')
+    signed = merged - 0x10000 if merged & 0x8000 else merged
+    try:
+        fcntl.ioctl(hfd, SIOCSIFFLAGS, struct.pack("16sh22x", rawname, signed))
+    except OSError as e:
+        raise SocatError(f'ioctl({hfd}, SIOCSIFFLAGS, {{"{ifname}", {signed}}}: '
+                         f"{e.strerror}") from None
     LOG.debug(f'"{ifname}": resulting flags: 0x{_get_flags(helper, rawname, ifname):x}')
 
 
