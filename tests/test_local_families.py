@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import PYSOCAT, log_texts, needs_root, needs_socat, run_pysocat, run_socat
+from conftest import PYSOCAT, SOCAT, log_texts, needs_root, needs_socat, run_pysocat, run_socat
 
 
 def test_create_writes_file(tmp_path):
@@ -94,6 +94,42 @@ def test_named_pipe(tmp_path):
         if reader.poll() is None:
             reader.kill()
             reader.wait()
+
+
+@pytest.mark.parametrize("prog", ["pysocat", pytest.param("socat", marks=needs_socat)])
+@pytest.mark.parametrize("end", ["eof", "signal"])
+def test_named_pipe_it_made_goes_at_the_end(tmp_path, prog, end):
+    # test.sh 1.8 PIPE_REMOVE: the FIFO PIPE:<name> made is removed when the run
+    # ends, also by a signal while open() still waits for a writer; one that
+    # existed before stays
+    cmd = PYSOCAT if prog == "pysocat" else [SOCAT]
+    fifo = tmp_path / "fifo"
+    p = subprocess.Popen(cmd + ["-u", f"PIPE:{fifo}", "FILE:/dev/null"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not fifo.exists():
+            time.sleep(0.01)
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        if end == "eof":
+            with open(fifo, "wb") as f:
+                f.write(b"x")
+        else:
+            time.sleep(0.2)
+            p.terminate()
+        p.wait(10)
+        assert not fifo.exists()
+        os.mkfifo(fifo)
+        p = subprocess.Popen(cmd + ["-u", f"PIPE:{fifo}", "FILE:/dev/null"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        p.terminate()
+        p.wait(10)
+        assert fifo.exists()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 @needs_root

@@ -7,7 +7,7 @@ import stat
 from ..errors import SocatError
 from ..log import LOG
 from ..relay.endpoint import Endpoint
-from .base import DIRECTION, READ, WRITE, apply_named_early, apply_named_late, filetype, finish
+from .base import DIRECTION, READ, WRITE, _unlink_quiet, apply_named_early, filetype, finish
 from .file import open_path
 from .registry import address
 
@@ -23,22 +23,37 @@ def open_pipe(ctx, row, spec, opts, params):
         return finish(Endpoint(r, w, "pipe"), opts)
     path = params[0]
     exists = apply_named_early(path, opts)
-    if not exists:
-        perm = opts.get("perm")
-        perm = 0o666 if perm is None else perm
-        try:
-            os.mkfifo(path, perm)
-        except OSError as e:
-            raise SocatError(f"mkfifo({path}, {perm}): {e.strerror}") from None
-        LOG.notice(f'created named pipe "{path}" for {DIRECTION[ctx.mode]}')
-        _named_owner(path, opts)
-    else:
-        st = os.stat(path)
-        LOG.notice(f'opening {filetype(st.st_mode)} "{path}" for {DIRECTION[ctx.mode]}')
-    opts.get("perm")
-    fd = open_path(path, ctx.mode, opts)
+    # A FIFO this address made goes when the address closes unless unlink-close=0,
+    # also when the run ends while open() still waits for the other side (socat
+    # xio-pipe.c: unlink_close is set before the open).
+    unlink_close = not exists and opts.get("unlink-close", True)
+    me = os.getpid()
+    made = False
+    try:
+        if not exists:
+            perm = opts.get("perm")
+            perm = 0o666 if perm is None else perm
+            try:
+                os.mkfifo(path, perm)
+            except OSError as e:
+                raise SocatError(f"mkfifo({path}, {perm}): {e.strerror}") from None
+            made = True
+            LOG.notice(f'created named pipe "{path}" for {DIRECTION[ctx.mode]}')
+            _named_owner(path, opts)
+        else:
+            st = os.stat(path)
+            LOG.notice(f'opening {filetype(st.st_mode)} "{path}" for {DIRECTION[ctx.mode]}')
+        opts.get("perm")
+        fd = open_path(path, ctx.mode, opts)
+    except BaseException:
+        if made and unlink_close and os.getpid() == me:
+            _unlink_quiet(path)
+        raise
     ep = Endpoint(fd, fd, path)
-    apply_named_late(ep, path, opts)
+    if opts.get("unlink-late"):
+        _unlink_quiet(path)
+    if unlink_close:        # (unlink-close on a FIFO that existed does nothing, as in socat)
+        ep.on_close.append(lambda: _unlink_quiet(path))
     return finish(ep, opts)
 
 
