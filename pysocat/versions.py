@@ -110,6 +110,10 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      True, False, "xio-ipapp.c:65,178,367"),
     ("listen_reuseaddr_default", "TCP listeners set SO_REUSEADDR unless reuseaddr=0",
      True, False, "xio-socket.c:82,2341-2375"),
+    ("unix_listen_bind_error", "the error for bind= on UNIX-LISTEN/ABSTRACT-LISTEN, which bind "
+     "implicitly: 1.8 names the address, 1.7 says its applyopts() does not implement the option",
+     "{addr}:{name}: binds implicitly, bind option not allowed",
+     'applyopts(): option "bind" not implemented', "xio-unix.c:144-147"),
     ("new_address_types", "the address types new in 1.8 (SOCKS5, SHELL, ACCEPT-FD, ...)",
      True, False, "xioopen.c"),
     ("new_options", "the address options new in 1.8 (netns, chdir, ai-*, ...)",

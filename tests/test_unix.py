@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import log_texts, needs_socat, run_pysocat, run_socat
+from conftest import (log_texts, needs_socat, needs_socat18, run_pysocat, run_pysocat18, run_socat,
+                      run_socat18)
 from sockhelp import Server, children_of, norm
 
 
@@ -130,3 +131,18 @@ def test_errors_match_socat(d, args):
     got = run_pysocat("-dd", "-", *args, timeout=10)
     assert norm(log_texts(got.stderr)) == norm(log_texts(want.stderr))
     assert got.returncode == want.returncode
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("addr", ["UNIX-LISTEN:{d}/s,accept-timeout=0.001,bind={d}/b",
+                                  "ABSTRACT-LISTEN:pysocat-test-s,bind=pysocat-test-b"])
+def test_listen_with_bind_is_refused(tmp_path, addr):
+    # test.sh 1.8 570 UNIX_L_BIND: the listeners bind implicitly; 1.8 and 1.7 word it apart
+    addr = addr.format(d=tmp_path)
+    for run_p, run_s in ((run_pysocat18, run_socat18), (run_pysocat, run_socat)):
+        want = run_s(addr, "PIPE", timeout=10)
+        got = run_p(addr, "PIPE", timeout=10)
+        assert log_texts(got.stderr) == log_texts(want.stderr)
+        assert got.returncode == want.returncode == 1
+    assert not os.path.exists(tmp_path / "s")

@@ -131,6 +131,9 @@ def open_listen(abstract: bool):
         S = _sockmod()
         import socket
         name = params[0]
+        if opts.has("bind"):
+            from ..versions import ACTIVE
+            raise SocatError(ACTIVE.unix_listen_bind_error.format(addr=row.name.upper(), name=name))
         pf = S.socket_pf(opts, S.AF_UNIX)
         _umask(opts)
         us = unix_addr(name, abstract)
