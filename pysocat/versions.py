@@ -110,6 +110,9 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      True, False, "xio-ipapp.c:65,178,367"),
     ("listen_reuseaddr_default", "TCP listeners set SO_REUSEADDR unless reuseaddr=0",
      True, False, "xio-socket.c:82,2341-2375"),
+    ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "
+     "(shut-null) unless a shut-* option says otherwise; 1.7 sends nothing",
+     True, False, "xio-ipapp.c:58, xio-udp.c:295-297"),
     ("unix_listen_bind_error", "the error for bind= on UNIX-LISTEN/ABSTRACT-LISTEN, which bind "
      "implicitly: 1.8 names the address, 1.7 says its applyopts() does not implement the option",
      "{addr}:{name}: binds implicitly, bind option not allowed",

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import PYSOCAT, SOCAT, log_texts, needs_socat, run_pysocat, run_socat
+from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat, needs_socat18,
+                      run_pysocat, run_socat)
 
 
 def free_port(kind=socket.SOCK_DGRAM):
@@ -612,3 +613,71 @@ def test_bind_and_setsockopt_traces_match_socat():
     theirs = traces(run_socat(*args))
     assert ours == theirs
     assert f"D bind(F, AF=2 127.0.0.1:{port}, 16)" in ours
+
+
+def _wait_udp_bound(port, host="0100007F", timeout=15.0):
+    """Until a UDP socket is bound to host:port (/proc/net/udp), bounded."""
+    want = f"{host}:{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/udp") as f:
+            if any(line.split()[1] == want for line in f.readlines()[1:]):
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing bound to UDP {want}")
+
+
+def _listener_ends(cmd, env, tmp_path):
+    """UDP-LISTEN -> file, one client line from STDIO UDP:...: does the listener end?"""
+    from sockhelp import free_port
+    port = free_port()
+    out = tmp_path / "out"
+    lst = subprocess.Popen(cmd + ["-u", f"UDP4-LISTEN:{port}", f"CREATE:{out}"], env=env,
+                           stderr=subprocess.DEVNULL)
+    try:
+        _wait_udp_bound(port, "00000000")
+        subprocess.run(cmd + ["STDIO", f"UDP4:127.0.0.1:{port}"], input=b"line\n", env=env,
+                       timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            lst.wait(3)
+            ended = True
+        except subprocess.TimeoutExpired:
+            ended = False
+        return ended, out.read_bytes()
+    finally:
+        if lst.poll() is None:
+            lst.kill()
+            lst.wait()
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("version", ["1.8.1.3", "1.7.4.4"])
+def test_udp_client_eof_ends_the_listener_in_18(tmp_path, version):
+    # test.sh 1.8 603 UDP_CONNECT_EOF: 1.8's UDP-CONNECT half-closes with an empty
+    # datagram, which UDP-LISTEN (reading with read()) takes as EOF; 1.7 sends none
+    env, classic = (ENV18, SOCAT18) if version == "1.8.1.3" else (ENV17, SOCAT)
+    want = _listener_ends([classic], env, tmp_path)
+    got = _listener_ends(PYSOCAT, env, tmp_path)
+    assert got == want == (version == "1.8.1.3", b"line\n")
+
+
+@needs_socat
+def test_empty_datagram_is_eof_for_udp_connect():
+    # both versions: a connected UDP-CONNECT reads with read(); 0 bytes is EOF
+    from sockhelp import free_port
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    try:
+        for cmd in (PYSOCAT, [SOCAT]):
+            mine = free_port()
+            p = subprocess.Popen(cmd + ["-u", f"UDP4-CONNECT:127.0.0.1:{peer.getsockname()[1]},"
+                                        f"bind=127.0.0.1:{mine}", "-"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            _wait_udp_bound(mine)
+            peer.sendto(b"x\n", ("127.0.0.1", mine))
+            peer.sendto(b"", ("127.0.0.1", mine))
+            out, _ = p.communicate(timeout=5)
+            assert (out, p.returncode) == (b"x\n", 0), cmd
+    finally:
+        peer.close()

@@ -217,7 +217,18 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     S.set_sockaddr_env("PEER", them, _UDP)
     S.apply_phase(opts, sock, "LATE")
     ep = D.DatagramEndpoint(sock, spec.raw, "stream", peer=them, local=local)
-    return S.finish_socket(ep, opts)
+    return _connected(S.finish_socket(ep, opts))
+
+
+def _connected(ep):
+    """UDP-LISTEN (once connected to its peer) and UDP-CONNECT as socat reads and
+    ends them: read() of an empty datagram is EOF (both versions; socat reads these
+    with read(), not recvfrom()), and 1.8 half-closes with an empty datagram."""
+    from ..versions import ACTIVE
+    ep.null_eof = True
+    if ep.shut is None and ACTIVE.udp_shut_null:
+        ep.shut = "null"
+    return ep
 
 
 def _wait_readable(sock):
@@ -234,7 +245,7 @@ def udp_connect(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     from .tcp import ipapp_connect
     ep = ipapp_connect(ctx, row, spec, opts, params, pf, socktype, proto)
     ep.datagram = True
-    return ep
+    return _connected(ep)
 
 
 def _opener(func, pf):

@@ -59,6 +59,12 @@ class Endpoint:
         view = memoryview(data)
         total = len(view)
         fd = self.wfd
+        if not total:       # shut-null: one write of 0 bytes (an empty datagram)
+            try:
+                os.write(fd, b"")
+            except (InterruptedError, BlockingIOError):
+                pass
+            return 0
         while view:
             try:
                 n = os.write(fd, view)
