@@ -294,7 +294,8 @@ def score_version(version: str, args) -> int:
                                 features.help_names([args.pysocat], {**os.environ, **penv}))
     card = sc.build(tmap, runs, meta, gaps)
 
-    # One retry, each binary on its own, of the tests that FAILED in this run and of
+    # One retry, each binary on its own, of the tests that FAILED (or gave NO RESULT:
+    # a server that did not come up in time) in this run and of
     # pysocat's apparent regressions (OK in the committed scorecard, not now): on a
     # busy machine -t 0.2 is tight, and a test that passes on retry was a timing flake.
     if not args.from_runs and not args.no_retry:
@@ -303,7 +304,8 @@ def score_version(version: str, args) -> int:
             run = runs.get(label)
             if not run or run["run"].get("carried_over"):
                 continue
-            again = sorted({n for n, v in run["results"].items() if v == sc.FAILED}
+            again = sorted({n for n, v in run["results"].items() if v == sc.FAILED
+                            or (v == sc.CANT and run["reasons"].get(n, "").startswith("NO RESULT"))}
                            | (set(regressed) if label == "pysocat" else set()))
             if not again:
                 continue
