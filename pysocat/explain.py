@@ -109,6 +109,10 @@ class StepContext:
         """A message the open will log (socat's exact text)."""
         self.warnings.append(_w(code, "runtime", text, severity))
 
+    def advise(self, code: str, text: str) -> None:
+        """An expert's note about this address (kind "advice")."""
+        self.warnings.append(_w(code, "advice", text))
+
     @staticmethod
     def literal(text: str) -> str:
         """User text to put into a step template as it is."""
