@@ -195,7 +195,9 @@ def _split_command(line: str) -> list[str]:
             i += 1
 
 
-def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
+def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None):
+    """``run``: what the child does instead of exec'ing (SHELL's execl), given
+    the environment; it never returns."""
     usepty = bool(opts.get("pty"))
     usepipes = bool(opts.get("pipes"))
     if usepty and usepipes:
@@ -241,7 +243,7 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
         rfd = other.rfd if ctx.mode != READ else -1
         wfd = other.wfd if ctx.mode != WRITE else -1
         _child_exec(rfd, wfd, fdin, fdout, None, argv, command,
-                    is_system, path, login, setsid, pgid)
+                    is_system, path, login, setsid, pgid, run=run)
 
     kind = "pty" if usepty else "pipes" if usepipes else "socket"
     LOG.notice(f"forking off child, using {kind} for {DIRECTION[ctx.mode]}")
@@ -289,7 +291,7 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool):
                         theirs_out if ctx.mode != WRITE else -1, fdin, fdout,
                         theirs_out if want_stderr else None, argv, command,
                         is_system, path, login, setsid or usepty, pgid,
-                        ctty=theirs_in if usepty else None)
+                        ctty=theirs_in if usepty else None, run=run)
         finally:
             os._exit(1)
     LOG.notice(f"forked off child process {pid}")
@@ -379,7 +381,7 @@ def _child_process(procopts) -> bool:
 
 
 def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
-                path, login, setsid, pgid, ctty=None):
+                path, login, setsid, pgid, ctty=None, run=None):
     """In the child: wire descriptors, then exec (never returns)."""
     try:
         if setsid:
@@ -415,6 +417,8 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
         env = os.environ.copy()
         if path is not None:
             env["PATH"] = path
+        if run is not None:
+            run(env)
         if is_system:
             LOG.info(f'executing shell command "{command}"')
             shell = ["sh", "-c", command]      # system(3)'s argv
@@ -484,7 +488,9 @@ def _program_steps(ctx):
         raise SocatError("_xioopen_foxec(): option fdin is useless in read-only mode")
     if ctx.has("fdout") and ctx.mode == WRITE:
         raise SocatError("_xioopen_foxec(): option fdout is useless in write-only mode")
-    if system:
+    if ctx.row.name == "shell":
+        run = ("EXEC", "execl() the shell")       # shell.py says which
+    elif system:
         command = ctx.literal(_system_command(ctx.row, ctx.spec.head, tuple(ctx.raw_params)))
         run = ("EXEC", f'execve("/bin/sh", ["sh", "-c", "{command}"]) '
                        "(in a grandchild; the child waits and passes its status on)")

@@ -12,3 +12,4 @@ from . import multicast  # noqa: F401  IP4/IP6 multicast (ttl, loop, if, members
 from . import proxy  # noqa: F401  HTTP, SOCKS4 (proxy clients)
 from . import openssl  # noqa: F401  OPENSSL (cert, cafile, verify, …)
 from . import readline  # noqa: F401  READLINE (history, prompt, noprompt, noecho)
+from . import shell  # noqa: F401  SHELL (shell=)
