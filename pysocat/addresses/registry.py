@@ -22,7 +22,7 @@ FAMILIES = (
     "udp", "udplite", "ip", "interface",
     "tcp", "proxy", "socks5", "openssl", "unix", "socket_generic", "sctp", "dccp", "vsock",
     "readline",
-    "socketpair", "stall", "text", "shell", "posixmq",
+    "socketpair", "stall", "text", "shell", "posixmq", "accept_fd",
 )
 
 # WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)
