@@ -5,11 +5,12 @@ child's exit as a W) are the EXEC family's business: here stdout, the exit code
 and the E/W lines are compared.
 """
 import os
+import subprocess
 
 import pytest
 
-from conftest import (ENV17, log_texts, needs_socat, needs_socat18, run_pysocat,
-                      run_pysocat18, run_socat)
+from conftest import (ENV17, PYSOCAT, SOCAT18, log_texts, needs_socat, needs_socat18,
+                      run_pysocat, run_pysocat18, run_socat)
 
 
 def _ew(stderr):
@@ -25,8 +26,6 @@ def _env(**kw):
 def _same(*args, stdin=b"", shell="/bin/sh", timeout=10):
     env = _env(SHELL=shell)
     env18 = {**env, "PYSOCAT_COMPAT": "1.8.1.3"}
-    import subprocess
-    from conftest import PYSOCAT, SOCAT18
     mine = subprocess.run(PYSOCAT + list(args), input=stdin, capture_output=True,
                           timeout=timeout, env=env18)
     theirs = subprocess.run([SOCAT18] + list(args), input=stdin, capture_output=True,
@@ -94,3 +93,21 @@ def test_explain():
 @needs_socat18
 def test_nofork():
     _same("-", "SHELL:tr a-z A-Z,nofork", stdin=b"hi\n")
+
+
+@needs_socat18
+def test_write_only_child_gets_a_second_then_sigterm(tmp_path):
+    """-u into SHELL: after EOF the program may flush for up to 1 s (socat's
+    END_SHUTDOWN_KILL), then it is killed; a program ending in time is reaped quietly."""
+    import time
+    for prog in (PYSOCAT, [SOCAT18]):
+        out = tmp_path / "out"
+        start = time.monotonic()
+        r = subprocess.run(prog + ["-dd", "-u", "-", f"SHELL:cat >{out}; exec sleep 5"],
+                           input=b"data\n", capture_output=True, timeout=20,
+                           env={**_env(SHELL="/bin/sh"), "PYSOCAT_COMPAT": "1.8.1.3"})
+        took = time.monotonic() - start
+        assert r.returncode == 0 and out.read_bytes() == b"data\n"
+        assert "N SIGALRM while waiting for wo child process to die, killing it now" in \
+            log_texts(r.stderr)
+        assert 0.9 <= took < 4

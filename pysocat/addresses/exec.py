@@ -312,6 +312,8 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
     if usepty:
         from .pty import PtyEndpoint
         ep = PtyEndpoint(rfd, wfd, spec.raw)
+    elif kind == "socket" and ctx.mode == WRITE:
+        ep = _WriteOnlyChild(rfd, wfd, spec.raw)
     else:
         ep = Endpoint(rfd, wfd, spec.raw)
     ep.is_socket = kind == "socket"
@@ -323,6 +325,39 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
     if usepipes and ctx.mode == RDWR:
         ep.cool_write = False       # socat's two-pipe writes do not look at cool-write
     return ep
+
+
+class _WriteOnlyChild(Endpoint):
+    """A program fed through a socketpair, write-only (socat's END_SHUTDOWN_KILL):
+    after the half-close the program may still want to flush its output, so the
+    shutdown waits up to WO_WAIT seconds for it to end, then SIGTERMs it."""
+
+    def shutdown_write(self) -> None:
+        super().shutdown_write()
+        child = getattr(self, "child", None)
+        if child is None or child.status is not None or self.shut is not None:
+            return
+        if child.poll_exit():
+            return                    # ended before: reported as any child's end
+        deadline = time.monotonic() + WO_WAIT
+        try:
+            while True:
+                pid, _ = os.waitpid(child.pid, os.WNOHANG)
+                if pid:
+                    child.status = 0      # reaped here: socat reports no status then
+                    return
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.01)
+            LOG.notice("SIGALRM while waiting for wo child process to die, killing it now")
+            os.kill(child.pid, signal.SIGTERM)
+            os.waitpid(child.pid, 0)
+            child.status = 0
+        except (ChildProcessError, ProcessLookupError, InterruptedError):
+            child.status = 0
+
+
+WO_WAIT = 1.0       # socat's Alarm(1) in xioshutdown()
 
 
 def _open_pty(useptmx: bool, opts) -> tuple[int, int]:
