@@ -22,7 +22,6 @@ from ..relay.endpoint import Endpoint
 from .base import RDWR, READ, WRITE, finish
 from .registry import address
 
-MODETEXT = ("read-only", "write-only", "read-write")
 PROC_MAXMSG = "/proc/sys/fs/mqueue/msg_default"
 PROC_MSGSIZE = "/proc/sys/fs/mqueue/msgsize_default"
 
@@ -235,9 +234,7 @@ def open_posixmq(ctx, row, spec, opts, params):
     name = params[0]
     role = _ROLE[row.name]
     oneshot = row.name == "posixmq-receive"
-    if role != RDWR and ctx.mode != role:
-        LOG.warn(f"address is opened in {MODETEXT[ctx.mode]} mode but only supports "
-                 f"{MODETEXT[role]}")
+    # a one-way type opened the other way: core.check_mode() has warned
     if row.name == "posixmq-bidirectional" and ctx.mode == RDWR and head.lower() == "posixmq":
         raise SocatError('Keyword "POSIXMQ" in bidirectional mode might unwanted flush the '
                          'queue; use "POSIXMQ-BIDIRECTIONAL" to confirm usage')
@@ -385,9 +382,6 @@ def _steps(ctx):
     if role == RDWR and ctx.mode == RDWR and ctx.spec.head.lower() == "posixmq":
         raise SocatError('Keyword "POSIXMQ" in bidirectional mode might unwanted flush the '
                          'queue; use "POSIXMQ-BIDIRECTIONAL" to confirm usage')
-    if role != RDWR and ctx.mode != role:
-        ctx.warn(f"address is opened in {MODETEXT[ctx.mode]} mode but only supports "
-                 f"{MODETEXT[role]}")
     acc = ("O_RDWR", "O_RDONLY", "O_WRONLY")[(RDWR, READ, WRITE).index(dirs)]
     creat = "" if ctx.get("o-create") == 0 else "|O_CREAT"
     out = [("EARLY", 'mq_unlink("{mqname}")', "unlink-early"),
