@@ -204,3 +204,18 @@ def test_explain_sorts_out_the_parameters():
     assert "SOCKS5 server proxy.example:8080" in out
     assert "BIND (2) for 0.0.0.0:22" in out
     assert 'falling back to "anonymous"' in out
+
+
+@needs_socat18
+def test_unreachable_server_with_retry_as_classic():
+    """A refused connect to the SOCKS server: N while retrying, then W and socat's E."""
+    addr = "SOCKS5:127.0.0.2:127.0.0.1:80,retry=1,interval=0.05"
+    c, p = run_socat18("-dd", "-", addr), run_pysocat18("-dd", "-", addr)
+    assert c.returncode == p.returncode == 1
+
+    def norm(r):
+        return [re.sub(r"connect\(\d+,", "connect(N,", t) for t in log_texts(r.stderr)
+                if not t.startswith("W recvmsg(): ")]
+    assert norm(p) == norm(c)
+    assert norm(p)[-3:] == ["W connect(N, AF=2 127.0.0.2:1080, 16): Connection refused",
+                            "E SOCKS5:127.0.0.2:1080:...: Connection refused", "N exit(1)"]
