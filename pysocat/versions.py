@@ -104,10 +104,21 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("childdied_no_more", "the SIGCHLD handler with nothing to reap: 'no (more) child has "
      "exited' (W), and 'No child processes' as an N (1.7: 'no child has exited', both W)",
      True, False, "xiosigchld.c:90-91,97-98"),
-    ("connect_failure_pair", "a failed connect prints W connect(...) then "
-     "E <KEYWORD>:host:port: <error>", True, False, "xio-ipapp.c:75,129,362,372"),
-    ("connect_notices", "N opening connection to host:port / N successfully connected",
+    ("connect_failure_pair", "a failed TCP/UDP/SCTP client connect prints W connect(...) "
+     "then E <KEYWORD>:host:port: <error>, the keyword as typed (1.7: E connect(...))",
+     True, False, "xio-ipapp.c:75,129,362,372, xio-socket.c:954"),
+    ("connect_notices", "clients say N opening connection to host:port before resolving "
+     "and N successfully connected to host:port once connected (1.7: neither)",
      True, False, "xio-ipapp.c:65,178,367"),
+    ("connect_tries_all", "a client tries every address the name resolves to, the "
+     "preferred IP version first (-4/-6, default 4); failures before the last are one "
+     "level lower (1.7: the first address of the preferred version only)",
+     True, False, "xio-ipapp.c:288-298,343-420, xio-ip.c:746-795"),
+    ("resolver_18", "host and port are resolved in one getaddrinfo() call, with "
+     "AI_ADDRCONFIG when no IP version is given and AI_PASSIVE only for local "
+     "addresses; a failure is W getaddrinfo(...) with hex flags, then the caller's E "
+     "(1.7: E getaddrinfo(...) with decimal flags, ports resolved apart)",
+     True, False, "xio-ip.c:551-597,746-830,868-926"),
     ("listen_reuseaddr_default", "TCP listeners set SO_REUSEADDR unless reuseaddr=0",
      True, False, "xio-socket.c:82,2341-2375"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "

@@ -768,7 +768,8 @@ def open_listen(ctx, row, spec, opts, params):
     sslctx, verify = prepare(opts, True, cert)
     pf = S.default_listen_pf(ctx, socket.AF_UNSPEC)
     pf = S.socket_pf(opts, pf)
-    us = S.resolve(opts.get("bind"), params[0], pf, _STREAM, _TCP, S.preferred_ip(ctx))
+    us = S.resolve(opts.get("bind"), params[0], pf, _STREAM, _TCP, S.preferred_ip(ctx),
+                  passive=True)
     policy = S.RetryPolicy.from_opts(opts)
     while True:
         sock, peer, local = S.listen_accept(ctx, opts, us.family, _STREAM, _TCP, us,

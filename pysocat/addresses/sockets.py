@@ -65,7 +65,7 @@ import socket
 import struct
 import time
 
-from ..errors import SocatError
+from ..errors import RetryLater, SocatError  # noqa: F401 (RetryLater: for callers)
 from ..log import LOG
 from ..relay.endpoint import Endpoint
 from .base import finish, listening
@@ -246,12 +246,17 @@ def _strtoul(text: str):
 
 
 def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
-            prefer: str = "4") -> SockAddr:
+            prefer: str = "4", passive: bool = False) -> SockAddr:
     """socat's xiogetaddrinfo(): host and port to a socket address.
 
-    Numeric ports never reach the resolver (strtoul, base 0, trailing data
-    only warned about, truncated to 16 bits); ``[v6]`` hosts are numeric.
+    1.7.4.4: numeric ports never reach the resolver (strtoul, base 0,
+    trailing data only warned about, truncated to 16 bits); ``[v6]`` hosts
+    are numeric. 1.8.1.3 (``resolver_18``): xioresolve() over
+    ``getaddrinfo_sorted``; ``passive``: a local address (AI_PASSIVE).
     """
+    from ..versions import ACTIVE
+    if ACTIVE.resolver_18 and not (node is None and service is None):
+        return xioresolve(node, service, family, socktype, proto, prefer, passive)
     if service is not None and service == "":
         raise SocatError("empty port/service")
     port = None
@@ -324,6 +329,107 @@ def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
     return sa
 
 
+class GaiFailure(Exception):
+    """getaddrinfo() failed; the W line is already logged (1.8's _xiogetaddrinfo)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def _ip_families(prefer: str):
+    return {"0": None, "6": (AF_INET6, AF_INET)}.get(prefer, (AF_INET, AF_INET6))
+
+
+def getaddrinfo_sorted(node, service, family: int, socktype: int = 0, proto: int = 0,
+                       passive: bool = False, prefer: str = "4") -> list:
+    """socat 1.8's xiogetaddrinfo(): every address, the preferred IP version first.
+
+    One getaddrinfo() for host and port; hints flags AI_PASSIVE (``passive``),
+    AI_NUMERICHOST for ``[v6]`` (which also means IPv6), AI_ADDRCONFIG when no
+    family is given. A failure logs ``W getaddrinfo(...)`` and raises
+    GaiFailure, except a service unknown even without a protocol: an E
+    (SocatError). Records of other families than IPv4/IPv6 are dropped
+    unless ``prefer`` is "0" (take them in the resolver's order).
+    """
+    if service is not None and service == "":
+        raise SocatError("_xiogetaddrinfo(): empty port and service")
+    flags = socket.AI_PASSIVE if passive else 0
+    if node and node[0] == "[" and node[-1] == "]":
+        node = node[1:-1]
+        flags |= socket.AI_NUMERICHOST
+        if family == AF_UNSPEC:
+            family = AF_INET6
+    if family == AF_UNSPEC:
+        flags |= socket.AI_ADDRCONFIG
+    htype, hproto = socktype, proto
+    host = None if node is None else os.fsencode(node)    # no IDNA: the C library decides
+    while True:
+        try:
+            res = socket.getaddrinfo(host, service, family, htype, hproto, flags)
+            break
+        except socket.gaierror as e:
+            code = e.errno
+            msg = e.strerror or str(e)
+            text = (f'getaddrinfo("{node if node is not None else "NULL"}", '
+                    f'"{service if service is not None else "NULL"}", '
+                    f'{{0x{flags:02x},{family},{htype},{hproto}}}, {{}}): {msg}')
+            if code == socket.EAI_SOCKTYPE and htype != 0:
+                htype = 0
+                continue
+            if code == socket.EAI_SERVICE and proto != 0:
+                if hproto == 0:
+                    raise SocatError(text) from None
+                hproto = 0
+                continue
+            LOG.warn(text)
+            raise GaiFailure(code, msg) from None
+        except UnicodeError:
+            LOG.warn(f'getaddrinfo("{node}", "{service}", {{0x{flags:02x},{family},'
+                     f'{htype},{hproto}}}, {{}}): Name or service not known')
+            raise GaiFailure(socket.EAI_NONAME, "Name or service not known") from None
+    out = [SockAddr(int(r[0]), tuple(r[4])) for r in res]
+    order = _ip_families(prefer)
+    if order is None:
+        return out
+    return [sa for fam in order for sa in out if sa.family == fam]
+
+
+def _gai_error_text(f: GaiFailure) -> str:
+    if f.code == getattr(socket, "EAI_SYSTEM", -11):
+        return os.strerror(getattr(f, "errno", 0) or errno.EIO)
+    return f.text
+
+
+def xioresolve(node, service, family: int, socktype: int = 0, proto: int = 0,
+               prefer: str = "4", passive: bool = False) -> SockAddr:
+    """socat 1.8's xioresolve(): one address of ``getaddrinfo_sorted``.
+
+    A local (``passive``) address of no given family is the first IPv6 one
+    (it may accept IPv4 too); otherwise the first of the preferred version.
+    """
+    try:
+        res = getaddrinfo_sorted(node, service, family, socktype, proto, passive, prefer)
+    except GaiFailure as f:
+        text = f'xioresolve(node="{node if node is not None else "NULL"}", pf={family}, ...): '
+        if f.code == socket.EAI_AGAIN:
+            LOG.warn(text + f.text)
+            raise RetryLater(text + f.text) from None
+        raise SocatError(text + _gai_error_text(f)) from None
+    if not res:
+        raise SocatError(f'xioresolve(node="{node if node is not None else "NULL"}", '
+                         f'pf={family}, ...): No address associated with hostname')
+    if len(res) > 1:
+        svc = f'"{service}"' if service is not None else "NULL"
+        LOG.info(f'xioresolve(node="{node if node is not None else "NULL"}", '
+                 f'service={svc}, ...): More than one address found')
+    sa = res[0]
+    if passive and family == AF_UNSPEC:
+        sa = next((r for r in res if r.family == AF_INET6), res[0])
+    return sa
+
+
 _PF_NAMES = {"inet": AF_INET, "inet4": AF_INET, "ip4": AF_INET, "ipv4": AF_INET,
              "2": AF_INET, "inet6": AF_INET6, "ip6": AF_INET6, "ipv6": AF_INET6,
              "10": AF_INET6}
@@ -368,7 +474,8 @@ def bind_address(opts, family: int, socktype: int, proto: int,
         if not port_allowed:
             raise SocatError("port specification not allowed in this bind option")
         portp = rest[1:]
-    return resolve(host if host != "" else None, portp, family, socktype, proto, prefer)
+    return resolve(host if host != "" else None, portp, family, socktype, proto, prefer,
+                   passive=True)
 
 
 # ---------------------------------------------------------------------------
@@ -547,17 +654,19 @@ def _strtoul_dec(text: str):
 
 def parse_range(text: str, family: int) -> Range:
     """socat's xioparserange(): ``addr/bits`` or ``addr:mask`` (v4), ``[v6]/bits``."""
+    from ..versions import ACTIVE
+    any_pf = AF_INET if ACTIVE.resolver_18 else AF_UNSPEC    # 1.8 resolves as IPv4
     if family == AF_INET:
         if "/" in text:
             addr, _, bits = text.partition("/")
             mask = _bits_mask(_netmask_bits(bits, text, 32), 4)
         elif ":" in text:
             addr, _, masktext = text.partition(":")
-            m = resolve(masktext, None, AF_UNSPEC, 0, 0)
+            m = resolve(masktext, None, any_pf, 0, 0)
             mask = m.packed_host() if m.family == AF_INET else bytes(4)
         else:
             raise SocatError(f'xioparsenetwork_ip4("{text}",,): missing netmask delimiter')
-        a = resolve(addr, None, AF_UNSPEC, 0, 0)
+        a = resolve(addr, None, any_pf, 0, 0)
         net = a.packed_host() if a.family == AF_INET else bytes(4)
         return Range(AF_INET, net, mask)
     if family == AF_INET6:

@@ -9,9 +9,12 @@ server binds ``[bind]:port``, listens and accepts (``fork``, ``range``,
 """
 from __future__ import annotations
 
+import errno
+import os
 import socket
 
 from . import sockets as S
+from ..log import NOTICE, WARN
 from .registry import EXTRA_FEATURES, address
 
 _STREAM, _TCP = socket.SOCK_STREAM, socket.IPPROTO_TCP
@@ -30,6 +33,9 @@ def _client_bind(ctx, opts, pf, socktype, proto):
 
 def ipapp_connect(ctx, row, spec, opts, params, pf, socktype, proto, name=None):
     """socat's xioopen_ipapp_connect (TCP, and UDP/SCTP clients)."""
+    from ..versions import ACTIVE
+    if ACTIVE.connect_tries_all:
+        return _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto)
     host, port = params
     pf = S.socket_pf(opts, pf)
     them = S.resolve(host, port, pf, socktype, proto, S.preferred_ip(ctx))
@@ -46,11 +52,120 @@ def ipapp_connect(ctx, row, spec, opts, params, pf, socktype, proto, name=None):
     return S.finish_socket(ep, opts)
 
 
+def _bind_list(ctx, opts, pf, socktype, proto):
+    """socat 1.8's retropt_bind_ip(): every address of ``bind`` (None: no bind)."""
+    text = opts.get("bind")
+    if text is None:
+        return None
+    host, rest = S.split_hostport(text)
+    portp = rest[1:] if rest.startswith(":") else None
+    try:
+        return S.getaddrinfo_sorted(host if host != "" else None, portp, pf, socktype, proto,
+                                    True, S.preferred_ip(ctx))
+    except S.GaiFailure:
+        raise S.SocatError(f'error resolving bind option "{text}" with af={pf}') from None
+
+
+def _prepare18(ctx, opts, host, port, pf, socktype, proto):
+    """socat 1.8's _xioopen_ipapp_prepare(): the targets, bind addresses, bind port."""
+    try:
+        them = S.getaddrinfo_sorted(host, port, pf, socktype, proto, False,
+                                    S.preferred_ip(ctx))
+    except S.GaiFailure as f:
+        text = (f'_xioopen_ipapp_prepare(node="{host}", service="{port}", pf={pf}, ...): ')
+        if f.code == socket.EAI_AGAIN:
+            S.LOG.warn(text + f.text)
+            raise S.RetryLater(text + f.text) from None
+        raise S.SocatError(text + S._gai_error_text(f)) from None
+    binds = _bind_list(ctx, opts, pf, socktype, proto)
+    bindport = None
+    sp = opts.get("sourceport")
+    if sp is not None:
+        if binds:
+            binds[0] = binds[0].with_port(sp)
+        else:
+            bindport = sp
+    return them, binds, bindport, bool(opts.get("lowport"))
+
+
+def _connect_any(row, opts, host, them, binds, bindport, lowport, socktype, proto, level):
+    """socat 1.8's _xioopen_ipapp_connect(): each target in turn, the last one's
+    failure at ``level``, the others' one level lower: (socket, target) or
+    (None, errno)."""
+    err = 0
+    for i, sa in enumerate(them):
+        S.LOG.notice(f"opening connection to {sa.info()}")
+        lvl = level if i == len(them) - 1 else level - 1
+        us = None
+        if binds is not None:
+            us = next((b for b in binds if b.family == sa.family), None)
+            if us is None:
+                S.LOG.warn(f"{row.name.upper()}: No bind address with matching address "
+                           f"family ({sa.family}) of {host} available")
+                err = errno.ENOPROTOOPT
+                continue
+        elif bindport is not None:
+            us = S.SockAddr(sa.family, ("0.0.0.0", bindport) if sa.family == S.AF_INET
+                            else ("::", bindport, 0, 0))
+        try:
+            return S.connect_socket(opts, sa.family, socktype, proto, sa, us, lowport), sa
+        except S.SocatError as e:
+            S.LOG.msg(lvl, e.text)
+            err = getattr(e, "errno", 0) or 0
+    return None, err
+
+
+def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
+    """socat 1.8's xioopen_ipapp_connect(): the retry and fork loop around
+    resolving (every time) and trying every address."""
+    host, port = params
+    pf = S.socket_pf(opts, pf)
+    policy = S.RetryPolicy.from_opts(opts)
+    dofork = bool(opts.get("fork"))
+    maxchildren = int(opts.get("max-children", 0) or 0)
+    mgr = S.ForkManager() if dofork else None
+    if mgr is not None:
+        mgr.install()
+    S.LOG.info("starting connect loop")
+    S.LOG.notice(f"opening connection to {host}:{port}")
+    while True:
+        level = NOTICE if policy.more() else WARN
+        them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, socktype, proto)
+        sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
+                                 socktype, proto, level)
+        if sock is None:
+            if policy.more():
+                policy.consume()
+                policy.sleep()
+                continue
+            raise S.SocatError(f"{spec.head}:{host}:{port}: "
+                               f"{os.strerror(got) if got else '(See above)'}")
+        if mgr is None:
+            break
+        if mgr.fork() == 0:
+            break
+        sock.close()
+        policy.sleep()
+        while maxchildren and len(mgr.children) >= maxchildren:
+            S.LOG.info(f"all {maxchildren} allowed children are active, waiting")
+            policy.sleep()
+            mgr.reap(from_signal=False)
+    S.LOG.notice(f"successfully connected to {host}:{port}")
+    local = None
+    try:
+        local = S.sockaddr_of(sock)
+    except OSError:
+        pass
+    ep = S.SocketEndpoint(sock, spec.raw, peer=got, local=local)
+    return S.finish_socket(ep, opts)
+
+
 def ipapp_listen(ctx, row, spec, opts, params, pf, socktype, proto):
     """socat's xioopen_ipapp_listen (TCP, SCTP)."""
     pf = S.default_listen_pf(ctx, pf)
     pf = S.socket_pf(opts, pf)
-    us = S.resolve(opts.get("bind"), params[0], pf, socktype, proto, S.preferred_ip(ctx))
+    us = S.resolve(opts.get("bind"), params[0], pf, socktype, proto, S.preferred_ip(ctx),
+                  passive=True)
     sock, peer, local = S.listen_accept(ctx, opts, us.family, socktype, proto, us,
                                         range_family=pf)
     ep = S.SocketEndpoint(sock, spec.raw, peer=peer, local=local)

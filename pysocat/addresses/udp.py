@@ -104,7 +104,7 @@ def _listen_pf(ctx, opts, pf):
 
 def _local_port(ctx, opts, port, pf, socktype, proto):
     """RECV/RECVFROM: the port, with the address of ``bind`` if given."""
-    us = S.resolve(None, port, pf, socktype, proto, S.preferred_ip(ctx))
+    us = S.resolve(None, port, pf, socktype, proto, S.preferred_ip(ctx), passive=True)
     la = S.bind_address(opts, us.family, socktype, proto, False, S.preferred_ip(ctx))
     if la is not None:
         a = list(us.addr)

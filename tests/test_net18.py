@@ -1,0 +1,185 @@
+"""socat 1.8's changes to the IP, UNIX and socket addresses, against both classics.
+
+Each test runs the same command with classic socat 1.8.1.3 and pysocat under
+the 1.8.1.3 profile, and (where the versions differ) with classic 1.7.4.4 and
+pysocat under the 1.7.4.4 profile: same exit code, bytes and log lines.
+
+Name resolution runs in a private network and mount namespace (``isolated``):
+only loopback, an /etc/hosts of our own (``dual`` is ::1 and 127.0.0.1) and an
+empty resolv.conf, so no lookup can leave the machine. ``a..b`` fails in the
+C library itself (empty label); ``nosuch.invalid`` fails "temporarily" because
+the only name server (127.0.0.1, the default) refuses.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_root,
+                      needs_socat, needs_socat18)
+from sockhelp import free_port
+
+HOSTS = "127.0.0.1 localhost\n::1 dual\n127.0.0.1 dual\n"
+
+needs_unshare = pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                                   reason="needs root and unshare(1) for a private namespace")
+
+
+def norm(stderr: bytes) -> list:
+    """log_texts with fd numbers and ephemeral ports made comparable."""
+    out = []
+    for line in log_texts(stderr):
+        line = re.sub(r"\((\d+), ", "(FD, ", line)
+        line = re.sub(r"FDs \[[\d,]+\] and \[[\d,]+\]", "FDs [..]", line)
+        line = re.sub(r"\(fd \d+\)", "(fd N)", line)
+        line = re.sub(r":\d{4,5}\b", ":PORT", line)
+        out.append(line)
+    return out
+
+
+def _binaries(version):
+    if version == "1.8.1.3":
+        return [SOCAT18], PYSOCAT, ENV18
+    return [SOCAT], PYSOCAT, ENV17
+
+
+_NS_SCRIPT = ('ip link set lo up && mount --bind "$0" /etc/hosts && '
+              'mount --bind "$1" /etc/resolv.conf && shift && '
+              'if [ -n "$NET18_SERVER" ]; then python3 -c "$NET18_SERVER" || exit 99; fi && '
+              'exec "$@"')
+
+# a TCP server on 127.0.0.1:$NET18_PORT: listens, then the parent returns (so
+# the client starts after listen()), a child answers one connection, bounded
+SERVER = """
+import os, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["NET18_PORT"]))); s.listen(5)
+if os.fork() == 0:
+    s.settimeout(10)
+    try:
+        c, _ = s.accept(); c.sendall(b"hello from 127.0.0.1\\n"); c.close()
+    finally:
+        os._exit(0)
+"""
+
+
+def isolated(argv, env, input=b"", server=None, port=0, timeout=30):
+    """Run argv in a private net+mount namespace with our /etc/hosts."""
+    with tempfile.TemporaryDirectory() as d:
+        hosts, resolv = os.path.join(d, "hosts"), os.path.join(d, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write(HOSTS)
+        open(resolv, "w").close()
+        env = {**env, "NET18_SERVER": server or "", "NET18_PORT": str(port)}
+        return subprocess.run(["unshare", "-m", "-n", "sh", "-c", _NS_SCRIPT, hosts, resolv,
+                               *argv], input=input, capture_output=True, timeout=timeout,
+                              env=env)
+
+
+def same(version, args, input=b"", ns=False, server=None, port=0):
+    """Run args with the classic of ``version`` and pysocat under its profile."""
+    classic, ours, env = _binaries(version)
+    if ns:
+        c = isolated(classic + args, os.environ, input, server, port)
+        p = isolated(ours + args, env, input, server, port)
+    else:
+        c = subprocess.run(classic + args, input=input, capture_output=True, timeout=30)
+        p = subprocess.run(ours + args, input=input, capture_output=True, timeout=30, env=env)
+    assert "Traceback" not in p.stderr.decode(errors="replace"), p.stderr.decode()
+    assert (p.returncode, p.stdout) == (c.returncode, c.stdout), (c, p)
+    assert norm(p.stderr) == norm(c.stderr)
+    return p
+
+
+def both(args, **kw):
+    """The same check under both versions; returns the two pysocat results."""
+    return same("1.8.1.3", args, **kw), same("1.7.4.4", args, **kw)
+
+
+# ---------------------------------------------------------------------------
+# connect failures: W connect(...), then E KEYWORD:host:port: error (1.8)
+# ---------------------------------------------------------------------------
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("addr", ["TCP:127.0.0.1:{p}", "tcp4:localhost:{p}",
+                                  "TCP4-CONNECT:127.0.0.1:{p},retry=1,interval=0.1"])
+def test_connect_refused(addr):
+    args = ["-dd", "-", addr.format(p=free_port())]
+    p18, p17 = both(args)
+    kw = addr.split(":")[0]
+    assert any(x.startswith("W connect(") for x in norm(p18.stderr))
+    assert norm(p18.stderr)[-2].startswith(f"E {kw}:")
+    assert norm(p18.stderr)[-2].endswith(": Connection refused")
+    assert [x for x in norm(p17.stderr) if x.startswith("E ")][0].startswith("E connect(")
+
+
+# ---------------------------------------------------------------------------
+# resolution: every address, preferred version first; getaddrinfo W/E pair
+# ---------------------------------------------------------------------------
+
+
+@needs_root
+@needs_unshare
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("args", [
+    ["-dd", "-", "TCP:dual:1"],                 # 127.0.0.1, then ::1, both refused
+    ["-dd", "-6", "-", "TCP:dual:1"],           # ::1 first
+    ["-dd", "-", "TCP4:dual:1"],
+    ["-dd", "-", "TCP:dual:1,retry=1,interval=0.05"],
+    ["-dd", "-", "TCP:[::1]:1"],
+])
+def test_every_address_tried(args):
+    both(args, ns=True)
+
+
+@needs_root
+@needs_unshare
+@needs_socat
+@needs_socat18
+def test_next_address_after_refusal_connects():
+    port = free_port()
+    p18, p17 = both(["-dd", "-6", "-", f"TCP:dual:{port}"], ns=True, server=SERVER, port=port)
+    assert p18.stdout == b"hello from 127.0.0.1\n"
+    assert "N successfully connected to dual:PORT" in norm(p18.stderr)
+    # 1.7.4.4 takes the first IPv6 address only
+    assert p17.returncode == 1 and p17.stdout == b""
+
+
+@needs_root
+@needs_unshare
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("args", [
+    ["-", "TCP:a..b:1"],                         # W getaddrinfo, E _xioopen_ipapp_prepare
+    ["-", "TCP4:a..b:1"],
+    ["-", "UDP:a..b:1"],
+    ["-", "UDP-SENDTO:a..b:1"],                  # E xioresolve(...)
+    ["-", "TCP-LISTEN:0,bind=a..b"],
+    ["-", "TCP4:127.0.0.1:1,bind=a..b"],         # E error resolving bind option
+    ["-", "TCP-L:0,range=a..b:255.0.0.0,accept-timeout=0.1"],
+    ["-", "TCP:dual:nosuchservice"],             # an E straight from getaddrinfo
+    ["-", "TCP:127.0.0.1:80x"],
+    ["-", "TCP:nosuch.invalid:1"],               # EAI_AGAIN: W W, exit status -1 (1.8)
+])
+def test_getaddrinfo_failures(args):
+    p18, p17 = both(["-dd"] + args, ns=True)
+    assert p17.returncode == 1
+
+
+@needs_root
+@needs_unshare
+@needs_socat18
+def test_getaddrinfo_failure_lines():
+    p = same("1.8.1.3", ["-", "TCP:a..b:1"], ns=True)
+    assert norm(p.stderr) == [
+        'W getaddrinfo("a..b", "1", {0x20,0,1,6}, {}): Name or service not known',
+        'E _xioopen_ipapp_prepare(node="a..b", service="1", pf=0, ...): '
+        'Name or service not known']
+    p = same("1.8.1.3", ["-", "TCP:nosuch.invalid:1"], ns=True)
+    assert p.returncode == 255 and all(x.startswith("W ") for x in norm(p.stderr))
