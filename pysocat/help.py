@@ -337,6 +337,9 @@ _TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNS
 
 def type_name(t: str) -> str:
     """socat's optiontypenames[] spelling of a value type."""
+    if t == "INT_NULL":
+        from .versions import ACTIVE
+        return "INT/NULL" if ACTIVE.reuseaddr_int_null else "INT"
     return _TYPE_NAMES.get(t, t)
 
 

@@ -44,7 +44,7 @@ GROUP_HELP = {
     "APPL": "How the relay treats this side of the transfer; valid on every address.",
 }
 
-_TYPE_VALUE = {"BOOL": "<bool>", "INT": "<int>", "UINT": "<int>", "LONG": "<long>",
+_TYPE_VALUE = {"BOOL": "<bool>", "INT": "<int>", "INT_NULL": "<int>", "UINT": "<int>", "LONG": "<long>",
                "ULONG": "<long>", "SIZE_T": "<size>", "USHORT": "<int>", "BYTE": "<byte>",
                "STRING": "<string>", "STRING_NULL": "<string>", "MODE_T": "<mode>",
                "UID_T": "<user>", "GID_T": "<group>", "TIMEVAL": "<seconds>",

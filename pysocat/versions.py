@@ -119,8 +119,13 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "addresses; a failure is W getaddrinfo(...) with hex flags, then the caller's E "
      "(1.7: E getaddrinfo(...) with decimal flags, ports resolved apart)",
      True, False, "xio-ip.c:551-597,746-830,868-926"),
-    ("listen_reuseaddr_default", "TCP listeners set SO_REUSEADDR unless reuseaddr=0",
-     True, False, "xio-socket.c:82,2341-2375"),
+    ("listen_reuseaddr_default", "TCP listeners (TCP-LISTEN, OPENSSL-LISTEN) set "
+     "SO_REUSEADDR implicitly; reuseaddr=0 clears it, reuseaddr= leaves it alone "
+     "(1.7: only when reuseaddr is given)",
+     True, False, "xio-socket.c:2341-2375, xio-listen.c:122"),
+    ("reuseaddr_int_null", "reuseaddr takes an empty value, meaning: no setsockopt() "
+     "at all (type INT/NULL in -hh; 1.7: INT, a number is required)",
+     True, False, "xio-socket.c:82, xioopts.c:2243-2257"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "
      "(shut-null) unless a shut-* option says otherwise; 1.7 sends nothing",
      True, False, "xio-ipapp.c:58, xio-udp.c:295-297"),

@@ -183,3 +183,61 @@ def test_getaddrinfo_failure_lines():
         'Name or service not known']
     p = same("1.8.1.3", ["-", "TCP:nosuch.invalid:1"], ns=True)
     assert p.returncode == 255 and all(x.startswith("W ") for x in norm(p.stderr))
+
+
+# ---------------------------------------------------------------------------
+# TCP listeners: SO_REUSEADDR implicitly (1.8); reuseaddr=0 and reuseaddr= off
+# ---------------------------------------------------------------------------
+
+
+def _held_port():
+    """A port of 127.0.0.1 bound (not listening) by a SO_REUSEADDR socket: a
+    listener can bind it only with SO_REUSEADDR set."""
+    import socket
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("option, ok18, ok17", [
+    ("", True, False),              # 1.8 sets it implicitly
+    (",reuseaddr=0", False, False),  # explicitly off
+    (",reuseaddr=", False, False),   # 1.8: no setsockopt; 1.7: a number is missing
+    (",reuseaddr", True, True),
+])
+def test_listen_reuseaddr(option, ok18, ok17):
+    holder, port = _held_port()
+    with holder:
+        args = ["-dd", f"TCP4-LISTEN:{port},bind=127.0.0.1,accept-timeout=0.1{option}", "-"]
+        p18, p17 = both(args)
+    assert (p18.returncode == 0) == ok18 and (p17.returncode == 0) == ok17
+    if option == ",reuseaddr=":
+        assert norm(p17.stderr)[0] == 'E parseopts(): missing numerical value of option "reuseaddr="'
+
+
+@needs_socat18
+@pytest.mark.parametrize("option, line", [
+    ("", "I Setting SO_REUSADDR on TCP listen socket implicitly"),
+    (",reuseaddr=", 'I setting option "so-reuseaddr" to NULL'),
+])
+def test_listen_reuseaddr_info_lines(option, line):
+    # only these lines: -ddd also shows start-up lines outside this module's area
+    holder, port = _held_port()
+    with holder:
+        args = ["-ddd", f"TCP4-LISTEN:{port},bind=127.0.0.1,accept-timeout=0.1{option}", "-"]
+        c = subprocess.run([SOCAT18] + args, capture_output=True, timeout=30)
+        p = subprocess.run(PYSOCAT + args, capture_output=True, timeout=30, env=ENV18)
+    assert line in norm(c.stderr) and line in norm(p.stderr)
+
+
+def test_reuseaddr_type_in_help():
+    from conftest import run_pysocat, run_pysocat18
+    line18 = [x for x in run_pysocat18("-hh").stdout.decode().splitlines()
+              if x.strip().startswith("reuseaddr")]
+    line17 = [x for x in run_pysocat("-hh").stdout.decode().splitlines()
+              if x.strip().startswith("reuseaddr")]
+    assert line18[0].split()[-1] == "type=INT/NULL"
+    assert line17[0].split()[-1] == "type=INT"

@@ -553,6 +553,18 @@ def bind_socket(sock: socket.socket, us, opts, family: int, lowport: bool = Fals
     apply_phase(opts, sock, "PASTBIND")
 
 
+def reuseaddr_default(opts, sock, proto: int) -> None:
+    """socat 1.8's xiosock_reuseaddr() for listeners: TCP sets SO_REUSEADDR
+    unless the reuseaddr option is given (its value, or none for "reuseaddr=",
+    is then applied with the PREBIND options)."""
+    from ..versions import ACTIVE
+    if not ACTIVE.listen_reuseaddr_default or proto != socket.IPPROTO_TCP \
+            or opts.has("so-reuseaddr"):
+        return
+    LOG.info("Setting SO_REUSADDR on TCP listen socket implicitly")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+
 def _bind(sock, sa: SockAddr) -> None:
     if sa.raw is not None:
         _raw_call("bind", sock.fileno(), sa)
@@ -1171,6 +1183,7 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
     lsock = make_socket(opts, family, socktype, proto)
     try:
         apply_phase(opts, lsock, "PASTSOCKET")
+        reuseaddr_default(opts, lsock, proto)
         apply_phase(opts, lsock, "PREBIND", "BIND")
         try:
             _bind(lsock, us)

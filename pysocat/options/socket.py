@@ -26,7 +26,9 @@ def _so(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help="", nic
 _so("so-debug", _c("SO_DEBUG", 1), aliases=("debug",), help="SO_DEBUG", nick="debug")
 _so("so-acceptconn", _c("SO_ACCEPTCONN", 30), aliases=("acceptconn",), help="SO_ACCEPTCONN", nick="acceptconn")
 _so("so-broadcast", _c("SO_BROADCAST", 6), aliases=("broadcast",), help="allow sending to broadcast addresses", nick="broadcast")
-_so("so-reuseaddr", _c("SO_REUSEADDR", 2), "PREBIND", ("reuseaddr",), help="allow binding a port in TIME_WAIT", nick="reuseaddr")
+_so("so-reuseaddr", _c("SO_REUSEADDR", 2), "PREBIND", ("reuseaddr",), vtype="INT_NULL",
+    help="allow binding a port in TIME_WAIT (1.8: TCP listeners set it unless "
+    "reuseaddr=0 or reuseaddr=)", nick="reuseaddr")
 _so("so-keepalive", _c("SO_KEEPALIVE", 9), "FD", ("keepalive",), help="send TCP keepalive probes", nick="keepalive")
 _so("so-linger", _c("SO_LINGER", 13), aliases=("linger",), vtype="LINGER", help="linger on close this many seconds", nick="linger")
 _so("so-oobinline", _c("SO_OOBINLINE", 10), aliases=("oobinline",), help="out-of-band data inline", nick="oobinline")

@@ -226,7 +226,7 @@ class Options:
 def _log_setting(row: OptDef, val) -> None:
     if row.type == "CONST":
         LOG.info(f'setting option "{row.name}"')
-    elif row.type == "STRING_NULL" and val is None:
+    elif row.type in ("STRING_NULL", "INT_NULL") and val is None:
         LOG.info(f'setting option "{row.name}" to NULL')
     elif row.type in ("STRING", "STRING_NULL"):
         LOG.info(f'setting option "{row.name}" to "{val}"')
@@ -289,6 +289,8 @@ def _setsockopt(fd: int, level: int, name: int, data: bytes, shown: str) -> None
 
 def _apply_sockopt(fd: int, it: OptValue) -> None:
     _, level, name = it.row.apply
+    if it.row.type == "INT_NULL" and it.value is None:
+        return              # "reuseaddr=": socat calls no setsockopt()
     data, shown = _sockopt_bytes(it.row.type, it.value)
     _setsockopt(fd, level, name, data, shown)
 

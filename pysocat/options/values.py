@@ -74,6 +74,11 @@ def _c_int(v: int, bits: int = 32, signed: bool = True) -> int:
 
 def parse_value(vtype: str, value: str | None, raw: str, name: str):
     """Turn an option's text into its typed value, socat-style."""
+    if vtype == "INT_NULL":     # 1.8's TYPE_INT_NULL: "name=" is NULL (None)
+        from ..versions import ACTIVE
+        if value == "" and ACTIVE.reuseaddr_int_null:
+            return None
+        vtype = "INT"
     if vtype == "CONST":
         if value is not None:
             raise OptionError(f'no value permitted for option "{name}"')
