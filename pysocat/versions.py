@@ -126,6 +126,15 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("reuseaddr_int_null", "reuseaddr takes an empty value, meaning: no setsockopt() "
      "at all (type INT/NULL in -hh; 1.7: INT, a number is required)",
      True, False, "xio-socket.c:82, xioopts.c:2243-2257"),
+    ("unix_path_truncates", "an over-long UNIX socket path (or abstract name) is a W and "
+     "is cut to the 108 bytes of sun_path (1.7.4.4 as Debian ships it: an E)",
+     True, False, "xio-unix.c:79,98"),
+    ("unix_client_error_defname", "a failed UNIX-CLIENT or ABSTRACT-CLIENT says "
+     "E <ADDRESS-TYPE>: <name>: <error> (1.7: E UNIX-CLIENT:<name>: <error> for both)",
+     True, False, "xio-unix.c:824"),
+    ("abstract_client_refused_next", "ABSTRACT-CLIENT takes a refused connect like a "
+     "wrong socket type: it tries SEQPACKET, then sends datagrams (1.7: the E)",
+     True, False, "xio-unix.c:778-801"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "
      "(shut-null) unless a shut-* option says otherwise; 1.7 sends nothing",
      True, False, "xio-ipapp.c:58, xio-udp.c:295-297"),

@@ -79,15 +79,21 @@ def isolated(argv, env, input=b"", server=None, port=0, timeout=30):
                               env=env)
 
 
-def same(version, args, input=b"", ns=False, server=None, port=0):
-    """Run args with the classic of ``version`` and pysocat under its profile."""
+def same(version, args, input=b"", ns=False, server=None, port=0, cleanup=None):
+    """Run args with the classic of ``version`` and pysocat under its profile
+    (``cleanup()`` after each run)."""
     classic, ours, env = _binaries(version)
-    if ns:
-        c = isolated(classic + args, os.environ, input, server, port)
-        p = isolated(ours + args, env, input, server, port)
-    else:
-        c = subprocess.run(classic + args, input=input, capture_output=True, timeout=30)
-        p = subprocess.run(ours + args, input=input, capture_output=True, timeout=30, env=env)
+
+    def run(argv, env):
+        try:
+            if ns:
+                return isolated(argv, env, input, server, port)
+            return subprocess.run(argv, input=input, capture_output=True, timeout=30, env=env)
+        finally:
+            if cleanup is not None:
+                cleanup()
+    c = run(classic + args, os.environ)
+    p = run(ours + args, env)
     assert "Traceback" not in p.stderr.decode(errors="replace"), p.stderr.decode()
     assert (p.returncode, p.stdout) == (c.returncode, c.stdout), (c, p)
     assert norm(p.stderr) == norm(c.stderr)
@@ -241,3 +247,50 @@ def test_reuseaddr_type_in_help():
               if x.strip().startswith("reuseaddr")]
     assert line18[0].split()[-1] == "type=INT/NULL"
     assert line17[0].split()[-1] == "type=INT"
+
+
+# ---------------------------------------------------------------------------
+# UNIX: an over-long path is a W and truncated (1.8), an E (1.7.4.4 of Debian)
+# ---------------------------------------------------------------------------
+
+
+def _emptied(d):
+    def cleanup():
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+    return cleanup
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("addrs", [
+    ["-", "UNIX-CONNECT:{long}"],
+    ["UNIX-LISTEN:{long},accept-timeout=0.1", "-"],    # binds the cut name, unlinks the long
+    ["-T", "0.1", "-", "UNIX-SENDTO:{long}"],
+    ["-", "UNIX-CLIENT:{long}"],
+    ["ABSTRACT-LISTEN:{long},accept-timeout=0.1", "-"],
+    ["-", "ABSTRACT-CONNECT:{long}"],
+    ["UNIX-LISTEN:{full},accept-timeout=0.1", "-"],    # exactly 108 bytes: no NUL, no W
+    ["-", "UNIX-CONNECT:{full}"],
+    ["-", "UNIX-CONNECT:{n105}"],                      # socat shows 104 bytes of a path
+])
+def test_unix_path_length(tmp_path, addrs):
+    d = str(tmp_path)
+    names = {"long": os.path.join(d, "x" * 120), "n105": os.path.join(d, "n" * 105)[:105],
+             "full": os.path.join(d, "f" * 108)[:108]}
+    args = ["-dd"] + [a.format(**names) for a in addrs]
+    p18, p17 = both(args, cleanup=_emptied(d))
+    if "{long}" in addrs[-1] + addrs[0]:
+        assert any(x.startswith("W ") and x.endswith("truncating to 108")
+                   for x in norm(p18.stderr))
+        assert p17.returncode == 1
+        assert any(x.startswith("E ") and x.endswith("max length is 108")
+                   for x in norm(p17.stderr))
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("addr", ["UNIX-CLIENT:{d}/nonexistent", "ABSTRACT-CLIENT:{d}/nonexistent"])
+def test_unix_client_failure(tmp_path, addr):
+    # 1.8: "E UNIX-CLIENT: name: error"; an abstract name that refuses is sent datagrams
+    both(["-dd", "-", addr.format(d=tmp_path)])

@@ -196,7 +196,7 @@ def unix_text(addr) -> str:
         addr = os.fsencode(addr)
     if addr[:1] == b"\0":
         return sanitize(addr)
-    return sanitize(addr.split(b"\0", 1)[0][:108])
+    return sanitize(addr.split(b"\0", 1)[0][:104])     # socat's UNIX_PATH_MAX
 
 
 def sockaddr_of(sock: socket.socket, peer: bool = False) -> SockAddr:

@@ -27,20 +27,28 @@ def _sockmod():
 
 def unix_addr(name: str, abstract: bool):
     """socat's xiosetunix() (tight socklen): a SockAddr for the path/name."""
+    from ..versions import ACTIVE
     S = _sockmod()
     raw = os.fsencode(name)
     if abstract:
         if len(raw) >= SUN_PATH:
-            raise SocatError(f"socket address {len(raw) + 1} characters long, "
-                             f"max length is {SUN_PATH}")
+            if not ACTIVE.unix_path_truncates:
+                raise SocatError(f"socket address {len(raw) + 1} characters long, "
+                                 f"max length is {SUN_PATH}")
+            LOG.warn(f"socket address {len(raw) + 1} characters long, "
+                     f"truncating to {SUN_PATH}")
+            raw = raw[:SUN_PATH - 1]
         return S.SockAddr(S.AF_UNIX, b"\0" + raw)
     if len(raw) > SUN_PATH:
-        raise SocatError(f"unix socket address {len(raw)} characters long, "
-                         f"max length is {SUN_PATH}")
+        if not ACTIVE.unix_path_truncates:
+            raise SocatError(f"unix socket address {len(raw)} characters long, "
+                             f"max length is {SUN_PATH}")
+        LOG.warn(f"unix socket address {len(raw)} characters long, "
+                 f"truncating to {SUN_PATH}")
+        raw = raw[:SUN_PATH]
     if len(raw) == SUN_PATH:
-        # Python wants room for the NUL; socat's tight address has none
-        raise SocatError(f"unix socket address {len(raw)} characters long, "
-                         f"max length is {SUN_PATH - 1}")
+        # a full sun_path without a NUL: Python refuses it, so the raw sockaddr
+        return S.SockAddr(S.AF_UNIX, raw, raw=raw)
     return S.SockAddr(S.AF_UNIX, name)
 
 
@@ -143,7 +151,10 @@ def open_listen(abstract: bool):
             sock, peer, local = S.listen_accept(ctx, opts, pf, socket.SOCK_STREAM, 0, us,
                                                 after_bind=_named_after_bind(opts))
         except BaseException:
-            if unlink_close and os.getpid() == me and os.path.exists(name):
+            # a truncated name (1.8) was bound under another name: socat still
+            # unlinks the one given, and warns
+            if unlink_close and os.getpid() == me and (
+                    os.path.exists(name) or len(os.fsencode(name)) > SUN_PATH):
                 _unlink_close(name)
             raise
         ep = _endpoint(sock, spec, opts, peer, local)
@@ -290,6 +301,10 @@ def open_client(abstract: bool):
         them = unix_addr(name, abstract)
         unlink_close = bool(opts.get("unlink-close", 0)) if not abstract else False
         us = _client_bind(opts, abstract)
+        from ..versions import ACTIVE
+        # 1.8: an abstract name refusing a stream is tried as the next type too
+        other = (errno.ECONNREFUSED,) if abstract and ACTIVE.abstract_client_refused_next \
+            else ()
         sock = None
         last = None
         for st in ([socktype] if socktype else [socket.SOCK_STREAM, socket.SOCK_SEQPACKET]):
@@ -298,13 +313,13 @@ def open_client(abstract: bool):
                 break
             except SocatError as e:
                 last = e
-                if getattr(e, "errno", None) != errno.EPROTOTYPE or socktype:
+                if getattr(e, "errno", None) not in (errno.EPROTOTYPE,) + other or socktype:
                     break
                 if us is not None and isinstance(us.addr, str):
                     _unlink_quiet(us.addr)
         datagram = False
         if sock is None and last is not None and getattr(last, "errno", None) in \
-                (errno.EPROTOTYPE, errno.EPROTONOSUPPORT) and not socktype:
+                (errno.EPROTOTYPE, errno.EPROTONOSUPPORT) + other and not socktype:
             try:
                 sock = S.dgram_socket(opts, pf, socket.SOCK_DGRAM, 0, us)
                 datagram = True
@@ -314,7 +329,9 @@ def open_client(abstract: bool):
             err = getattr(last, "errno", None)
             if us is not None and isinstance(us.addr, str):
                 _unlink_quiet(us.addr)
-            raise SocatError(f"UNIX-CLIENT:{name}: {os.strerror(err) if err else last.text}")
+            from ..versions import ACTIVE
+            what = f"{row.name.upper()}: " if ACTIVE.unix_client_error_defname else "UNIX-CLIENT:"
+            raise SocatError(f"{what}{name}: {os.strerror(err) if err else last.text}")
         ep = _endpoint(sock, spec, opts, them, _local(sock), datagram=datagram)
         if datagram:
             ep.sendto = them
