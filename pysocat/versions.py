@@ -135,6 +135,10 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("abstract_client_refused_next", "ABSTRACT-CLIENT takes a refused connect like a "
      "wrong socket type: it tries SEQPACKET, then sends datagrams (1.7: the E)",
      True, False, "xio-unix.c:778-801"),
+    ("recvfrom_fork_trigger", "a RECVFROM address with fork waits for its child to "
+     "consume the packet on a socket pair the child closes, and reaps children as "
+     "listeners do (1.7: the child sends SIGUSR1)",
+     True, False, "xio-socket.c:1357-1393, xioread.c:363-367, xioinitialize.c:238-245"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "
      "(shut-null) unless a shut-* option says otherwise; 1.7 sends nothing",
      True, False, "xio-ipapp.c:58, xio-udp.c:295-297"),

@@ -294,3 +294,59 @@ def test_unix_path_length(tmp_path, addrs):
 def test_unix_client_failure(tmp_path, addr):
     # 1.8: "E UNIX-CLIENT: name: error"; an abstract name that refuses is sent datagrams
     both(["-dd", "-", addr.format(d=tmp_path)])
+
+
+# ---------------------------------------------------------------------------
+# RECVFROM with fork: the child tells the parent on a socket pair (1.8), not SIGUSR1
+# ---------------------------------------------------------------------------
+
+
+_LOOP_LINES = ("Recvfrom:", "receiving on", "Generating socketpair", "continue listening",
+               "notifying parent", "starting recvfrom loop")
+
+
+def _recvfrom_fork(argv, env):
+    """A forking UDP4-RECVFROM to stdout, two packets; (parent lines, child lines, out)."""
+    import signal
+    import socket
+    import time
+    port = free_port(kind=socket.SOCK_DGRAM)
+    proc = subprocess.Popen(argv + ["-ddd", "-u", f"UDP4-RECVFROM:{port},bind=127.0.0.1,fork",
+                                    "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    try:
+        time.sleep(0.5)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for data in (b"one\n", b"two\n"):
+                s.sendto(data, ("127.0.0.1", port))
+                time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    parent, child = [], []
+    for line in err.decode(errors="replace").splitlines():
+        m = re.match(r"\S+ \S+ \S+\[(\d+)\] (. .*)$", line)
+        if m and any(k in m.group(2) for k in _LOOP_LINES):
+            (parent if int(m.group(1)) == proc.pid else child).append(m.group(2))
+    return parent, child, out
+
+
+@needs_socat18
+def test_recvfrom_fork_trigger():
+    c_parent, c_child, c_out = _recvfrom_fork([SOCAT18], os.environ)
+    p_parent, p_child, p_out = _recvfrom_fork(PYSOCAT, ENV18)
+    assert p_out == c_out == b"one\ntwo\n"
+    assert [x for x in p_parent if "receiving on" not in x] == \
+        [x for x in c_parent if "receiving on" not in x]
+    assert p_child == c_child == ["I notifying parent that socket is ready again"] * 2
+    assert "I Generating socketpair that triggers parent when packet has been consumed" \
+        in p_parent
+
+
+@needs_socat
+def test_recvfrom_fork_sigusr1_17():
+    c_parent, c_child, c_out = _recvfrom_fork([SOCAT], os.environ)
+    p_parent, p_child, p_out = _recvfrom_fork(PYSOCAT, ENV17)
+    assert p_out == c_out == b"one\ntwo\n"
+    assert not any("Generating socketpair" in x for x in c_parent + p_parent)
+    assert not c_child and not p_child

@@ -54,7 +54,7 @@ class DatagramEndpoint(S.SocketEndpoint):
         self.sendto = peer if mode != "stream" else None
         self._eof = False
         self._plain = None              # read's fast path applies (decided once)
-        self.ppid = 0                   # RECVFROM,fork child: tell the parent
+        self.parent = None              # RECVFROM,fork child: a ParentNotice
 
     # reading --------------------------------------------------------------
     def pending(self) -> bool:
@@ -108,11 +108,9 @@ class DatagramEndpoint(S.SocketEndpoint):
                 data = data[hl:]
         if self.oneshot:
             self._eof = True
-            if self.ppid > 0:
-                try:
-                    os.kill(self.ppid, signal.SIGUSR1)
-                except OSError:
-                    pass
+            if self.parent:
+                notice, self.parent = self.parent, None
+                notice.notify()
         self.last_peer = sender
         return data
 
@@ -335,10 +333,13 @@ def prepare_recv(opts, pf, socktype, proto, us):
 def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
     """socat's _xioopen_dgram_recvfrom(): bind, wait for a permitted packet, fork.
 
-    Returns (sock, peer, ppid): the peer is the sender of the packet that the
-    returned socket reads first; with ``fork`` this returns in a child (ppid is
-    the parent to signal once the packet is consumed) and the parent loops.
+    Returns (sock, peer, parent): the peer is the sender of the packet that the
+    returned socket reads first; with ``fork`` this returns in a child (parent
+    is the ParentNotice to give once the packet is consumed: 1.7 SIGUSR1, 1.8 a
+    socket pair) and the parent loops.
     """
+    from ..versions import ACTIVE
+    trigger = dofork and ACTIVE.recvfrom_fork_trigger
     sock = S.make_socket(opts, pf, socktype, proto)
     try:
         apply_membership(opts, sock)
@@ -349,7 +350,11 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         raise
     listening(ctx, sock)
     LOG.info("starting recvfrom loop")
-    waiter = _ChildWaiter() if dofork else None
+    waiter = _ChildWaiter() if dofork and not trigger else None
+    mgr = None
+    if trigger:
+        mgr = S.ForkManager()
+        mgr.install()
     while True:
         LOG.info("Recvfrom: Checking/waiting for next packet")
         while True:
@@ -359,6 +364,10 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
                 LOG.notice(f"receiving IP protocol {proto}")
             if waiter is not None:
                 if waiter.wait_packet(sock):
+                    break
+                continue
+            if mgr is not None:
+                if mgr.wait_readable([sock.fileno()], wake=True):
                     break
                 continue
             try:
@@ -383,11 +392,17 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         LOG.info(f"permitting packet from {peer.info()}")
         S.set_sockaddr_env("PEER", peer, proto)
         S.apply_phase(opts, sock, "FD", "CONNECTED")
+        if mgr is not None:
+            pid, notice = S.fork_with_trigger(mgr)
+            if pid == 0:
+                return sock, peer, notice
+            LOG.info("continue listening")
+            continue
         if waiter is None:
-            return sock, peer, 0
+            return sock, peer, None
         pid = waiter.fork()
         if pid == 0:
-            return sock, peer, os.getppid()
+            return sock, peer, S.ParentNotice(ppid=os.getppid())
         if waiter.wait(pid):
             _drop(sock)
             LOG.info("drop data because of child exit failed")

@@ -72,10 +72,10 @@ def ip_recvfrom(ctx, row, spec, opts, params, pf):
     proto, pf, us = _recv_common(ctx, opts, params[0], pf, "xioopen_rawip_recvfrom")
     checker = peer_check(opts, pf)
     dofork = bool(opts.get("fork"))
-    sock, peer, ppid = D.recvfrom_wait(ctx, opts, pf, _RAW, proto, us, checker, dofork)
+    sock, peer, parent = D.recvfrom_wait(ctx, opts, pf, _RAW, proto, us, checker, dofork)
     ep = D.DatagramEndpoint(sock, spec.raw, "recvfrom", peer=peer, local=us,
                             skipip=True, oneshot=True)
-    ep.ppid = ppid
+    ep.parent = parent
     ep.howtoend = "none"
     return S.finish_socket(ep, opts)
 

@@ -897,8 +897,11 @@ class ForkManager:
         if from_signal:
             LOG.info("childdied() finished")
 
-    def wait_readable(self, fds, timeout=None) -> list:
-        """select() on ``fds``; reaps children whenever SIGCHLD arrives."""
+    def wait_readable(self, fds, timeout=None, wake: bool = False) -> list:
+        """select() on ``fds``; reaps children whenever SIGCHLD arrives.
+
+        ``wake``: return [] once children were reaped (socat's poll() ending
+        with EINTR), so the caller can log its waiting line again."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             rlist = list(fds) + ([self._wake_r] if self._wake_r >= 0 else [])
@@ -912,10 +915,11 @@ class ForkManager:
             except InterruptedError:
                 got = []
             if self._wake_r in got:
-                if self._drain():
+                reaped = self._drain()
+                if reaped:
                     self.reap()
                 got = [f for f in got if f != self._wake_r]
-                if not fds:
+                if not fds or (wake and reaped and not got):
                     return []
             if got:
                 return got
@@ -1347,21 +1351,83 @@ def recv_socket(opts, family: int, socktype: int, proto: int, us: SockAddr,
         raise
 
 
+class ParentNotice:
+    """How a RECVFROM,fork child tells its parent that it consumed the packet
+    (true in a child, so ``forked`` tests stay simple): 1.7 sends SIGUSR1 to
+    ``ppid``; 1.8 closes its end of a socket pair (``sock``)."""
+
+    def __init__(self, ppid: int = 0, sock: socket.socket | None = None) -> None:
+        self.ppid = ppid
+        self.sock = sock
+
+    def __bool__(self) -> bool:
+        return True
+
+    def notify(self) -> None:
+        if self.sock is not None:
+            LOG.info("notifying parent that socket is ready again")
+            self.sock.close()
+            self.sock = None
+        elif self.ppid > 0:
+            try:
+                os.kill(self.ppid, signal.SIGUSR1)
+            except OSError:
+                pass
+            self.ppid = 0
+
+
+def fork_with_trigger(mgr: "ForkManager") -> tuple:
+    """socat 1.8's RECVFROM fork: a socket pair instead of SIGUSR1.
+
+    Returns (0, ParentNotice) in the child; in the parent, once the child has
+    consumed the packet or ended (its end of the pair closed), (pid, None).
+    Ended children are reaped meanwhile (SIGCHLD)."""
+    LOG.info("Generating socketpair that triggers parent when packet has been consumed")
+    try:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as e:
+        raise SocatError(f"socketpair(PF_UNIX, SOCK_STREAM, 0, ...): {e.strerror}") from None
+    pid = mgr.fork(close_in_child=(mine,))
+    if pid == 0:
+        return 0, ParentNotice(sock=theirs)
+    theirs.close()
+    while True:
+        if mgr.polling:
+            got = select.select([mine], [], [], 0.2)[0]
+            if mgr.children:
+                mgr.reap(from_signal=False)
+        else:
+            got = mgr.wait_readable([mine.fileno()])
+        if got:
+            break
+    try:
+        mine.recv(1)
+    except OSError:
+        pass
+    mine.close()
+    return pid, None
+
+
 def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: int,
                   checker: PeerCheck | None = None) -> tuple:
     """socat's _xioopen_dgram_recvfrom() loop on a bound socket.
 
     Waits for a packet, peeks its sender, applies the peer checks (a refused
     packet is dropped), sets SOCAT_PEER… and returns ``(peer, forked)``. With
-    ``fork`` a child is forked per packet and returns here (``forked`` True);
-    the parent waits until the child has read the packet (SIGUSR1) or ended,
-    then waits for the next one, forever. The child's endpoint must set
-    ``notify_parent`` so its first read signals the parent.
+    ``fork`` a child is forked per packet and returns here (``forked`` a
+    ParentNotice); the parent waits until the child has read the packet
+    (SIGUSR1, 1.8: the trigger socket pair) or ended, then waits for the next
+    one, forever. The child's endpoint must set ``notify_parent`` so its first
+    read tells the parent.
     """
+    from ..versions import ACTIVE
     dofork = bool(opts.get("fork"))
     mgr = ForkManager() if dofork else None
     usr1 = [False]
-    if mgr is not None:
+    trigger = ACTIVE.recvfrom_fork_trigger
+    if mgr is not None and trigger:
+        mgr.install()
+    elif mgr is not None:
         mgr.install()
         try:
             signal.signal(signal.SIGUSR1, lambda s, f: usr1.__setitem__(0, True))
@@ -1371,14 +1437,16 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
     fd = sock.fileno()
     while True:
         LOG.info("Recvfrom: Checking/waiting for next packet")
-        if us is not None:
-            LOG.notice(f"receiving on {us.info()}")
-        else:
-            LOG.notice(f"receiving IP protocol {proto}")
-        if mgr is not None:
-            mgr.wait_readable([fd])
-        else:
-            select.select([fd], [], [])
+        while True:
+            if us is not None:
+                LOG.notice(f"receiving on {us.info()}")
+            else:
+                LOG.notice(f"receiving IP protocol {proto}")
+            if mgr is None:
+                select.select([fd], [], [])
+                break
+            if mgr.wait_readable([fd], wake=trigger):
+                break
         try:
             _, addr = sock.recvfrom(1, socket.MSG_PEEK | socket.MSG_TRUNC)
         except InterruptedError:
@@ -1400,6 +1468,12 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
         apply_phase(opts, sock, "FD", "CONNECTED")
         if mgr is None:
             return peer, False
+        if trigger:
+            pid, notice = fork_with_trigger(mgr)
+            if pid == 0:
+                return peer, notice
+            LOG.info("continue listening")
+            continue
         usr1[0] = False
         pid = mgr.fork()
         if pid == 0:
@@ -1407,7 +1481,7 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
                 signal.signal(signal.SIGUSR1, signal.SIG_DFL)
             except ValueError:
                 pass
-            return peer, True
+            return peer, ParentNotice(ppid=os.getppid())
         deadline = time.monotonic() + 3600
         while not usr1[0] and pid in mgr.children and time.monotonic() < deadline:
             mgr.wait_readable([], 0.5)
@@ -1449,7 +1523,7 @@ class SocketEndpoint(Endpoint):
         self.oneshot = False           # EOF after the first packet
         self.oneshot_done = False
         self.reply_to_sender = False   # writes go to the last sender
-        self.notify_parent = False     # SIGUSR1 to the parent after the first read
+        self.notify_parent = None      # a ParentNotice: told after the first read
 
     @property
     def zero_copy(self) -> bool:
@@ -1491,11 +1565,8 @@ class SocketEndpoint(Endpoint):
         if self.oneshot:
             self.oneshot_done = True
         if self.notify_parent:
-            self.notify_parent = False
-            try:
-                os.kill(os.getppid(), signal.SIGUSR1)
-            except OSError:
-                pass
+            notice, self.notify_parent = self.notify_parent, None
+            notice.notify()
         return data
 
     def write(self, data) -> int:

@@ -121,9 +121,9 @@ def udp_recvfrom(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     lowport = bool(opts.get("lowport"))
     dofork = bool(opts.get("fork"))
     checker = peer_check(opts, pf, sp, lowport)
-    sock, peer, ppid = D.recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork)
+    sock, peer, parent = D.recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork)
     ep = D.DatagramEndpoint(sock, spec.raw, "recvfrom", peer=peer, local=us, oneshot=True)
-    ep.ppid = ppid
+    ep.parent = parent
     ep.howtoend = "none"
     return S.finish_socket(ep, opts)
 
