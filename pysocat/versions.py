@@ -139,6 +139,9 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "consume the packet on a socket pair the child closes, and reaps children as "
      "listeners do (1.7: the child sends SIGUSR1)",
      True, False, "xio-socket.c:1357-1393, xioread.c:363-367, xioinitialize.c:238-245"),
+    ("openssl_crl_warning", "OPENSSL addresses that verify the peer say W OpenSSL: "
+     "Warning: this implementation does not check CRLs (once: not in later fork children)",
+     True, False, "xio-openssl.c:1468-1475, xioinitialize.c:19,263"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "
      "(shut-null) unless a shut-* option says otherwise; 1.7 sends nothing",
      True, False, "xio-ipapp.c:58, xio-udp.c:295-297"),

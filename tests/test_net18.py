@@ -350,3 +350,84 @@ def test_recvfrom_fork_sigusr1_17():
     assert p_out == c_out == b"one\ntwo\n"
     assert not any("Generating socketpair" in x for x in c_parent + p_parent)
     assert not c_child and not p_child
+
+
+# ---------------------------------------------------------------------------
+# OPENSSL: the CRL warning (1.8), once per process tree; the client's 1.8 loop
+# ---------------------------------------------------------------------------
+
+from test_openssl import OPENSSL, pki  # noqa: E402,F401  (the session's certificates)
+
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("extra", ["", ",verify=0", ",verify=0,retry=1,interval=0.05"])
+def test_openssl_client_refused(extra):
+    p18, p17 = both(["-dd", "-", f"OPENSSL:127.0.0.1:{free_port()}{extra}"])
+    crl = "W OpenSSL: Warning: this implementation does not check CRLs"
+    assert (crl in norm(p18.stderr)) == ("verify=0" not in extra)
+    assert crl not in norm(p17.stderr)
+    assert norm(p18.stderr)[-2].startswith("E OPENSSL:127.0.0.1:")
+
+
+def _tls_fork_server(argv, env, pki):
+    """A forking OPENSSL-LISTEN, two classic 1.8 clients; (server lines, client outputs)."""
+    import signal
+    import time
+    port = free_port()
+    srv = subprocess.Popen(argv + ["-dd", f"OPENSSL-LISTEN:{port},bind=127.0.0.1,fork,"
+                                   f"cert={pki['server']},cafile={pki['ca']}",
+                                   "SYSTEM:echo hello"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    outs = []
+    try:
+        time.sleep(1.0)
+        for _ in range(2):
+            c = subprocess.run([SOCAT18, "-", f"OPENSSL:localhost:{port},cert={pki['client']},"
+                                f"cafile={pki['ca']}"], capture_output=True, timeout=20)
+            outs.append(c.stdout)
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        _, err = srv.communicate(timeout=10)
+    return norm(err), outs
+
+
+@needs_openssl
+@needs_socat18
+def test_openssl_crl_warning_once_with_fork(pki):
+    crl = "W OpenSSL: Warning: this implementation does not check CRLs"
+    c_lines, c_outs = _tls_fork_server([SOCAT18], os.environ, pki)
+    p_lines, p_outs = _tls_fork_server(PYSOCAT, ENV18, pki)
+    assert p_outs == c_outs == [b"hello\n", b"hello\n"]
+    assert p_lines.count(crl) == c_lines.count(crl) == 1
+    p17_lines, _ = _tls_fork_server(PYSOCAT, ENV17, pki)
+    assert crl not in p17_lines
+
+
+def _tls_client(argv, env, pki):
+    """argv as an OPENSSL client of a classic 1.8 server: (rc, stdout, lines)."""
+    import time
+    port = free_port()
+    srv = subprocess.Popen([SOCAT18, f"OPENSSL-LISTEN:{port},bind=127.0.0.1,"
+                            f"cert={pki['server']},cafile={pki['ca']}", "SYSTEM:echo hello"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        c = subprocess.run(argv + ["-dd", "-", f"OPENSSL:localhost:{port},"
+                                   f"cert={pki['client']},cafile={pki['ca']}"],
+                           capture_output=True, timeout=20, env=env)
+    finally:
+        srv.kill()
+        srv.wait(timeout=10)
+    return c.returncode, c.stdout, norm(c.stderr)
+
+
+@needs_openssl
+@needs_socat18
+def test_openssl_client_notices(pki):
+    c = _tls_client([SOCAT18], os.environ, pki)
+    p = _tls_client(PYSOCAT, ENV18, pki)
+    assert p == c
+    assert "N successfully connected to SSL server localhost:PORT" in p[2]

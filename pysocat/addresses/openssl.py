@@ -255,6 +255,10 @@ def prepare(opts, server: bool, cert):
         raise SocatError(f'SSL_set_cipher_list(, "{ciphers}"): '
                          f'error:0A0000B9:SSL routines::no cipher match') from None
     ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    from ..versions import ACTIVE
+    from .sockets import first_child
+    if verify and ACTIVE.openssl_crl_warning and first_child():
+        LOG.warn("OpenSSL: Warning: this implementation does not check CRLs")
     return ctx, verify
 
 
@@ -689,6 +693,10 @@ def open_connect(ctx, row, spec, opts, params):
     if snihost is None:
         snihost = commonname
     sslctx, verify = prepare(opts, False, cert)
+    from ..versions import ACTIVE
+    if ACTIVE.connect_tries_all:
+        return _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname,
+                          no_sni, snihost)
     pf = S.socket_pf(opts, socket.AF_UNSPEC)
     them = S.resolve(host, port, pf, _STREAM, _TCP, S.preferred_ip(ctx))
     pf = them.family
@@ -736,6 +744,65 @@ def open_connect(ctx, row, spec, opts, params):
         ep.sock.close()
         policy.sleep()
     conn_loginfo(ep)
+    if ctx.mode == WRITE:
+        ep.wronly = True
+    return S.finish_socket(ep, opts)
+
+
+def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_sni,
+               snihost):
+    """socat 1.8's xioopen_openssl_connect(): TCP's resolve-and-try-every-address
+    loop (tcp._prepare18, tcp._connect_any), then the handshake, retry, fork."""
+    from ..log import NOTICE, WARN
+    from .tcp import _connect_any, _prepare18
+    pf = S.socket_pf(opts, socket.AF_UNSPEC)
+    policy = S.RetryPolicy.from_opts(opts)
+    dofork = bool(opts.get("fork"))
+    maxchildren = int(opts.get("max-children", 0) or 0)
+    mgr = S.ForkManager() if dofork else None
+    if mgr is not None:
+        mgr.install()
+    LOG.info("starting connect loop")
+    LOG.notice(f"opening OpenSSL connection to {host}:{port}")
+    while True:
+        level = NOTICE if policy.more() else WARN
+        them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, _STREAM, _TCP)
+        LOG.notice(f"opening connection to server {host}:{port}")
+        sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
+                                 _STREAM, _TCP, level)
+        if sock is None:
+            if policy.more():
+                policy.consume()
+                policy.sleep()
+                continue
+            raise SocatError(f"{spec.head}:{host}:{port}: "
+                             f"{os.strerror(got) if got else '(See above)'}")
+        ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, got)
+        try:
+            _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
+        except SocatError as e:
+            ep.sock.close()
+            if getattr(e, "retry", True) and policy.more():
+                LOG.info(e.text)
+                for text in getattr(e, "then", ()):
+                    LOG.info(text)
+                policy.consume()
+                policy.sleep()
+                continue
+            raise
+        except BaseException:
+            ep.sock.close()
+            raise
+        if mgr is None or mgr.fork() == 0:
+            break
+        ep.sock.close()
+        policy.sleep()
+        while maxchildren and len(mgr.children) >= maxchildren:
+            LOG.info(f"all {maxchildren} allowed children are active, waiting")
+            policy.sleep()
+            mgr.reap(from_signal=False)
+    conn_loginfo(ep)
+    LOG.notice(f"successfully connected to SSL server {host}:{port}")
     if ctx.mode == WRITE:
         ep.wronly = True
     return S.finish_socket(ep, opts)

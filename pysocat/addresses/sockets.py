@@ -952,6 +952,15 @@ class ForkManager:
         return pid
 
 
+_FORKED_OFF = [False]
+
+
+def first_child() -> bool:
+    """socat's first_child: no server or client child forked off yet by this
+    process (or its parents); "general warnings" are printed only then."""
+    return not _FORKED_OFF[0]
+
+
 def fork_server_child(in_child) -> int:
     """socat's xio_fork() for servers: stderr flushed, fork, ``in_child()`` run in
     the child before its "just born" line and SOCAT_PID/SOCAT_PPID; the parent
@@ -972,6 +981,7 @@ def fork_server_child(in_child) -> int:
         set_env("PID", str(me))
         set_env("PPID", str(os.getppid()))
         return 0
+    _FORKED_OFF[0] = True
     LOG.notice(f"forked off child process {pid}")
     return pid
 
