@@ -431,3 +431,41 @@ def test_openssl_client_notices(pki):
     p = _tls_client(PYSOCAT, ENV18, pki)
     assert p == c
     assert "N successfully connected to SSL server localhost:PORT" in p[2]
+
+
+# ---------------------------------------------------------------------------
+# PROXY, SOCKS4, SOCKS4A: 1.8's client loop (notices, every address, E text)
+# ---------------------------------------------------------------------------
+
+from test_proxy import OK, FakeProxy, _socks_reply  # noqa: E402
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("addr", [
+    "PROXY:127.0.0.1:example.com:80,proxyport={p}",
+    "SOCKS4:127.0.0.1:10.0.0.1:80,socksport={p}",
+    "socks4a:127.0.0.1:example.com:80,socksport={p},retry=1,interval=0.05",
+])
+def test_proxy_refused(addr):
+    both(["-dd", "-", addr.format(p=free_port())])
+
+
+@needs_socat18
+@pytest.mark.parametrize("kind, answer, addr", [
+    ("http", OK, "PROXY:127.0.0.1:t.invalid:80,proxyport={p},proxyauth=a:b"),
+    ("http", b"HTTP/1.0 403 Forbidden\r\n\r\n", "PROXY:127.0.0.1:t.invalid:80,proxyport={p}"),
+    ("socks4", _socks_reply(90), "SOCKS4:127.0.0.1:127.0.0.1:80,socksport={p},socksuser=x"),
+    ("socks4a", _socks_reply(91), "SOCKS4A:127.0.0.1:t.invalid:80,socksport={p},socksuser=x"),
+])
+def test_proxy_like_socat18(kind, answer, addr):
+    results = []
+    for argv, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
+        p = FakeProxy(kind, answer, echo=True)
+        try:
+            r = subprocess.run(argv + ["-dd", "-", addr.format(p=p.port)], input=b"data",
+                               capture_output=True, timeout=10, env=env)
+        finally:
+            p.close()
+        results.append((r.returncode, r.stdout, p.requests, norm(r.stderr)))
+    assert results[1] == results[0]

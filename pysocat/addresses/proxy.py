@@ -74,10 +74,22 @@ def _send(sock, data: bytes) -> None:
         raise _Retry(f"write({sock.fileno()}, 0x{id(data):x}, {len(data)}): {e.strerror}")
 
 
-def _open_via(ctx, opts, server: str, port: str, handshake):
-    """Connect to the proxy (retry/forever/interval, fork) and run the handshake."""
+def _open_via(ctx, opts, server: str, port: str, handshake, announce: str, row=None,
+              what="proxy", failed=""):
+    """Connect to the proxy (retry/forever/interval, fork) and run the handshake.
+
+    ``announce``: the notice naming target and proxy (1.7: after the notice of
+    the proxy's address). 1.8 (``connect_tries_all``): "opening connection to
+    <what> server:port", every address of the server in turn, ``failed`` (with
+    the error) at the end."""
+    from ..versions import ACTIVE
+    if ACTIVE.connect_tries_all:
+        LOG.notice(announce)
+        return _open_via18(ctx, opts, server, port, handshake, row, what, failed)
     pf = S.socket_pf(opts, socket.AF_UNSPEC)
     them = S.resolve(server, port, pf, _STREAM, _TCP, S.preferred_ip(ctx))
+    LOG.notice(f"opening connection to {them.info()}")    # _xioopen_ipapp_prepare's
+    LOG.notice(announce)
     pf = them.family
     us = S.bind_address(opts, pf, _STREAM, _TCP, True, S.preferred_ip(ctx))
     sp = opts.get("sourceport")
@@ -126,6 +138,55 @@ def _open_via(ctx, opts, server: str, port: str, handshake):
             return sock, them
         sock.close()
         policy.sleep()
+
+
+def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
+    """socat 1.8's proxy/socks client loop around tcp._prepare18/_connect_any."""
+    from ..log import NOTICE, WARN
+    from .tcp import _connect_any, _prepare18
+    pf = S.socket_pf(opts, socket.AF_UNSPEC)
+    policy = S.RetryPolicy.from_opts(opts)
+    dofork = bool(opts.get("fork"))
+    maxchildren = int(opts.get("max-children", 0) or 0)
+    mgr = S.ForkManager() if dofork else None
+    if mgr is not None:
+        mgr.install()
+    while True:
+        level = NOTICE if policy.more() else WARN
+        them, binds, bindport, lowport = _prepare18(ctx, opts, server, port, pf, _STREAM, _TCP)
+        LOG.notice(f"opening connection to {what} {server}:{port}")
+        sock, got = _connect_any(row, opts, server, them, binds, bindport, lowport,
+                                 _STREAM, _TCP, level)
+        if sock is None:
+            if policy.more():
+                policy.consume()
+                policy.sleep()
+                continue
+            raise SocatError(f"{failed}: {os.strerror(got) if got else '(See above)'}")
+        try:
+            handshake(sock)
+        except _Retry as e:
+            # 1.8: the proxy's answer at the attempt's level; a refusal ends
+            # the open without an E ("exiting with status -1") when no retry is left
+            LOG.msg(level, e.text)
+            if not e.accept:
+                sock.close()
+                if not policy.more():
+                    raise S.RetryLater(e.text) from None
+                policy.consume()
+                policy.sleep()
+                continue
+        except BaseException:
+            sock.close()
+            raise
+        if mgr is None or mgr.fork() == 0:
+            return sock, got
+        sock.close()
+        policy.sleep()
+        while maxchildren and len(mgr.children) >= maxchildren:
+            LOG.info(f"all {maxchildren} allowed children are active, waiting")
+            policy.sleep()
+            mgr.reap(from_signal=False)
 
 
 def _endpoint(sock, them, spec, opts):
@@ -247,9 +308,10 @@ def open_proxy(ctx, row, spec, opts, params):
     auth = _proxy_auth(opts)
     target = _target_addr(host, tport_text, doresolve)
     tport = parseport(tport_text)
-    LOG.notice(f"opening connection to {target}:{tport} via proxy {server}:{port}")
     sock, them = _open_via(ctx, opts, server, port,
-                           lambda s: _http_handshake(s, target, tport, auth, ignorecr))
+                           lambda s: _http_handshake(s, target, tport, auth, ignorecr),
+                           f"opening connection to {target}:{tport} via proxy {server}:{port}",
+                           row, "proxy", f"{spec.head}:{server}:...,proxyport={port}")
     LOG.notice(f"successfully connected to {target}:{tport} via proxy {server}:{port}")
     return _endpoint(sock, them, spec, opts)
 
@@ -305,8 +367,8 @@ def _open_socks(socks4a: bool):
         user = opts.get("socksuser")
         if user is None:
             user = os.environ.get("LOGNAME") or os.environ.get("USER") or "anonymous"
-        LOG.notice(f'opening connection to {host}:{tport} via socks4 server '
-                   f'{server}:{port} as user "{user}"')
+        announce = (f'opening connection to {host}:{tport} via socks4 server '
+                    f'{server}:{port} as user "{user}"')
         head = bytes([4, 1]) + tport.to_bytes(2, "big")
         if socks4a:
             dest, name = bytes([0, 0, 0, 1]), host
@@ -315,7 +377,12 @@ def _open_socks(socks4a: bool):
             sa = S.resolve(host, None, socket.AF_INET, _STREAM, _TCP)
             dest, name = socket.inet_aton(sa.addr[0]), None
         sock, them = _open_via(ctx, opts, server, port,
-                               lambda s: _socks_handshake(s, head, dest, user, name))
+                               lambda s: _socks_handshake(s, head, dest, user, name),
+                               announce, row, "sockd",
+                               f"{spec.head}:{server}:...,socksport={port}")
+        from ..versions import ACTIVE
+        if ACTIVE.connect_notices:
+            LOG.notice(f"successfully connected to {host}:{tport_text} via sockd {server}:{port}")
         return _endpoint(sock, them, spec, opts)
     return opener
 
