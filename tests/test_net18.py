@@ -469,3 +469,31 @@ def test_proxy_like_socat18(kind, answer, addr):
             p.close()
         results.append((r.returncode, r.stdout, p.requests, norm(r.stderr)))
     assert results[1] == results[0]
+
+
+# ---------------------------------------------------------------------------
+# UDP: SENDTO takes the preferred version; port 0 receivers say where they are bound
+# ---------------------------------------------------------------------------
+
+
+@needs_root
+@needs_unshare
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("args", [
+    ["-T", "0.2", "-", "UDP-SENDTO:dual:9"],            # AF=2 local socket: IPv4 first
+    ["-T", "0.2", "-6", "-", "UDP-SENDTO:dual:9"],
+    ["-T", "0.2", "-", "UDP-DATAGRAM:dual:9"],
+])
+def test_sendto_prefers_ipv4(args):
+    p18, _ = both(["-dd"] + args, input=b"x", ns=True)
+    assert any(("AF=10" if "-6" in args else "AF=2 ") in x for x in norm(p18.stderr)
+               if "successfully prepared local socket" in x)
+
+
+@needs_socat
+@needs_socat18
+def test_udp_recv_port0_bound_notice():
+    p18, p17 = both(["-dd", "-u", "-T", "0.3", "UDP4-RECV:0,bind=127.0.0.1", "-"])
+    assert "N _xioopen_dgram_recv(): bound to AF=2 127.0.0.1:PORT" in norm(p18.stderr)
+    assert not any("bound to" in x for x in norm(p17.stderr))

@@ -317,6 +317,19 @@ def _local(sock):
     return _sockaddr(sock.family, a)
 
 
+def _bound_notice(func, sock, us, proto) -> None:
+    """socat 1.8: a UDP socket bound to port 0 says which port it got."""
+    from ..versions import ACTIVE
+    if not ACTIVE.udp_bound_notice or proto not in (socket.IPPROTO_UDP, 136) \
+            or us is None or us.family not in (AF_INET, AF_INET6) or us.port != 0:
+        return
+    try:
+        got = S.sockaddr_of(sock)
+    except OSError:
+        return
+    LOG.notice(f"{func}(): bound to {got.info()}")
+
+
 def prepare_recv(opts, pf, socktype, proto, us):
     """socat's _xioopen_dgram_recv(): socket, options, bind; no waiting."""
     sock = S.make_socket(opts, pf, socktype, proto)
@@ -324,6 +337,7 @@ def prepare_recv(opts, pf, socktype, proto, us):
         apply_membership(opts, sock, pf)
         S.apply_phase(opts, sock, "PASTSOCKET")
         S.bind_socket(sock, us, opts, pf)
+        _bound_notice("_xioopen_dgram_recv", sock, us, proto)
     except BaseException:
         sock.close()
         raise
@@ -345,6 +359,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         apply_membership(opts, sock)
         S.apply_phase(opts, sock, "PASTSOCKET")
         S.bind_socket(sock, us, opts, pf)
+        _bound_notice("_xioopen_dgram_recvfrom", sock, us, proto)
     except BaseException:
         sock.close()
         raise
