@@ -211,6 +211,24 @@ def _socket_triple(row) -> tuple[str, str, str]:
     return pf, "SOCK_RAW", "{protocol}"
 
 
+def _reuseaddr_step(ctx) -> str:
+    """SO_REUSEADDR of a TCP listener under the active profile, and the other's."""
+    from .versions import ACTIVE
+    if ctx.has("so-reuseaddr") and ctx.get("so-reuseaddr") is None:
+        text = "no setsockopt() of SO_REUSEADDR: reuseaddr= leaves it as the system has it"
+    elif ctx.has("so-reuseaddr"):
+        text = "setsockopt(fd, SO_REUSEADDR, {opt[so-reuseaddr]}) as the reuseaddr option says"
+    elif ACTIVE.listen_reuseaddr_default:
+        text = "setsockopt(fd, SO_REUSEADDR, 1): implicit for TCP listeners"
+    else:
+        text = "SO_REUSEADDR stays off unless the reuseaddr option is given"
+    other = ACTIVE.differs("listen_reuseaddr_default")
+    if other is not None and not ctx.has("so-reuseaddr"):
+        text += (f" (socat {other[0]}: " + ("sets it implicitly, reuseaddr=0 clears it)"
+                                            if other[1] else "only with reuseaddr)"))
+    return text
+
+
 def _generic_steps(ctx) -> list:
     """A step list from the groups and name, for rows that do not describe their open."""
     g, name = ctx.row.groups, ctx.row.name
@@ -228,6 +246,8 @@ def _generic_steps(ctx) -> list:
             steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"
                           if "port" in params else "resolve {host} (getaddrinfo)"))
         steps.append(("SOCKET", f"socket({pf}, {stype}, {proto})"))
+        if "LISTEN" in g and proto == "IPPROTO_TCP":
+            steps.append(("PREBIND", _reuseaddr_step(ctx)))
         listening = "LISTEN" in g or "recv" in name or name == "interface"
         if listening:
             if name == "interface":

@@ -497,3 +497,15 @@ def test_udp_recv_port0_bound_notice():
     p18, p17 = both(["-dd", "-u", "-T", "0.3", "UDP4-RECV:0,bind=127.0.0.1", "-"])
     assert "N _xioopen_dgram_recv(): bound to AF=2 127.0.0.1:PORT" in norm(p18.stderr)
     assert not any("bound to" in x for x in norm(p17.stderr))
+
+
+def test_explain_reuseaddr_by_profile():
+    from conftest import run_pysocat, run_pysocat18
+    out18 = run_pysocat18("--explain", "TCP-LISTEN:8080", "-").stdout.decode()
+    out17 = run_pysocat("--explain", "TCP-LISTEN:8080", "-").stdout.decode()
+    assert "SO_REUSEADDR, 1): implicit for TCP listeners (socat 1.7.4.4: only with reuseaddr)" \
+        in out18
+    assert "stays off unless the reuseaddr option is given (socat 1.8.1.3: sets it " \
+        "implicitly, reuseaddr=0 clears it)" in out17
+    off = run_pysocat18("--explain", "TCP-LISTEN:8080,reuseaddr=", "-").stdout.decode()
+    assert "no setsockopt() of SO_REUSEADDR" in off
