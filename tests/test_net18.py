@@ -172,6 +172,9 @@ def test_next_address_after_refusal_connects():
     ["-", "TCP:dual:nosuchservice"],             # an E straight from getaddrinfo
     ["-", "TCP:127.0.0.1:80x"],
     ["-", "TCP:nosuch.invalid:1"],               # EAI_AGAIN: W W, exit status -1 (1.8)
+    ["-", "TCP:nosuch.invalid:1,retry=1,interval=0.05"],     # ... retried
+    ["-", "OPENSSL:nosuch.invalid:1,retry=1,interval=0.05,verify=0"],
+    ["-", "PROXY:nosuch.invalid:x:1,retry=1,interval=0.05"],
 ])
 def test_getaddrinfo_failures(args):
     p18, p17 = both(["-dd"] + args, ns=True)
@@ -221,7 +224,8 @@ def test_listen_reuseaddr(option, ok18, ok17):
         p18, p17 = both(args)
     assert (p18.returncode == 0) == ok18 and (p17.returncode == 0) == ok17
     if option == ",reuseaddr=":
-        assert norm(p17.stderr)[0] == 'E parseopts(): missing numerical value of option "reuseaddr="'
+        assert norm(p17.stderr)[0] == \
+            'E parseopts(): missing numerical value of option "reuseaddr="'
 
 
 @needs_socat18

@@ -766,7 +766,14 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
     LOG.notice(f"opening OpenSSL connection to {host}:{port}")
     while True:
         level = NOTICE if policy.more() else WARN
-        them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, _STREAM, _TCP)
+        try:
+            them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, _STREAM, _TCP)
+        except S.RetryLater:
+            if not policy.more():
+                raise
+            policy.consume()
+            policy.sleep()
+            continue
         LOG.notice(f"opening connection to server {host}:{port}")
         sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
                                  _STREAM, _TCP, level)

@@ -153,7 +153,15 @@ def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
         mgr.install()
     while True:
         level = NOTICE if policy.more() else WARN
-        them, binds, bindport, lowport = _prepare18(ctx, opts, server, port, pf, _STREAM, _TCP)
+        try:
+            them, binds, bindport, lowport = _prepare18(ctx, opts, server, port, pf,
+                                                        _STREAM, _TCP)
+        except S.RetryLater:
+            if not policy.more():
+                raise
+            policy.consume()
+            policy.sleep()
+            continue
         LOG.notice(f"opening connection to {what} {server}:{port}")
         sock, got = _connect_any(row, opts, server, them, binds, bindport, lowport,
                                  _STREAM, _TCP, level)

@@ -130,7 +130,14 @@ def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
     S.LOG.notice(f"opening connection to {host}:{port}")
     while True:
         level = NOTICE if policy.more() else WARN
-        them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, socktype, proto)
+        try:
+            them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, socktype, proto)
+        except S.RetryLater:
+            if not policy.more():
+                raise
+            policy.consume()
+            policy.sleep()
+            continue
         sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
                                  socktype, proto, level)
         if sock is None:
