@@ -754,7 +754,8 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
     """socat 1.8's xioopen_openssl_connect(): TCP's resolve-and-try-every-address
     loop (tcp._prepare18, tcp._connect_any), then the handshake, retry, fork."""
     from ..log import NOTICE, WARN
-    from .tcp import _connect_any, _prepare18
+    from ..versions import ACTIVE
+    from .tcp import _connect_any, _prepare18, give_up
     pf = S.socket_pf(opts, socket.AF_UNSPEC)
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
@@ -763,7 +764,8 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
     if mgr is not None:
         mgr.install()
     LOG.info("starting connect loop")
-    LOG.notice(f"opening OpenSSL connection to {host}:{port}")
+    if ACTIVE.connect_notices:
+        LOG.notice(f"opening OpenSSL connection to {host}:{port}")
     while True:
         level = NOTICE if policy.more() else WARN
         try:
@@ -774,7 +776,8 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
             policy.consume()
             policy.sleep()
             continue
-        LOG.notice(f"opening connection to server {host}:{port}")
+        if ACTIVE.connect_notices:
+            LOG.notice(f"opening connection to server {host}:{port}")
         sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
                                  _STREAM, _TCP, level)
         if sock is None:
@@ -782,8 +785,7 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
                 policy.consume()
                 policy.sleep()
                 continue
-            raise SocatError(f"{spec.head}:{host}:{port}: "
-                             f"{os.strerror(got) if got else '(See above)'}")
+            raise give_up(f"{spec.head}:{host}:{port}", got)
         ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, got)
         try:
             _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
@@ -809,7 +811,8 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
             policy.sleep()
             mgr.reap(from_signal=False)
     conn_loginfo(ep)
-    LOG.notice(f"successfully connected to SSL server {host}:{port}")
+    if ACTIVE.connect_notices:
+        LOG.notice(f"successfully connected to SSL server {host}:{port}")
     if ctx.mode == WRITE:
         ep.wronly = True
     return S.finish_socket(ep, opts)

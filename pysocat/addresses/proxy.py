@@ -143,7 +143,8 @@ def _open_via(ctx, opts, server: str, port: str, handshake, announce: str, row=N
 def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
     """socat 1.8's proxy/socks client loop around tcp._prepare18/_connect_any."""
     from ..log import NOTICE, WARN
-    from .tcp import _connect_any, _prepare18
+    from ..versions import ACTIVE
+    from .tcp import _connect_any, _prepare18, give_up
     pf = S.socket_pf(opts, socket.AF_UNSPEC)
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
@@ -162,7 +163,8 @@ def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
             policy.consume()
             policy.sleep()
             continue
-        LOG.notice(f"opening connection to {what} {server}:{port}")
+        if ACTIVE.connect_notices:
+            LOG.notice(f"opening connection to {what} {server}:{port}")
         sock, got = _connect_any(row, opts, server, them, binds, bindport, lowport,
                                  _STREAM, _TCP, level)
         if sock is None:
@@ -170,7 +172,7 @@ def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
                 policy.consume()
                 policy.sleep()
                 continue
-            raise SocatError(f"{failed}: {os.strerror(got) if got else '(See above)'}")
+            raise give_up(failed, got)
         try:
             handshake(sock)
         except _Retry as e:

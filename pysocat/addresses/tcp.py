@@ -90,9 +90,10 @@ def _prepare18(ctx, opts, host, port, pf, socktype, proto):
 
 def _connect_any(row, opts, host, them, binds, bindport, lowport, socktype, proto, level):
     """socat 1.8's _xioopen_ipapp_connect(): each target in turn, the last one's
-    failure at ``level``, the others' one level lower: (socket, target) or
-    (None, errno)."""
-    err = 0
+    failure at ``level``, the others' one level lower: (socket, target), or
+    (None, (errno, the last failure)) for ``give_up``."""
+    from ..versions import ACTIVE
+    err, last = 0, None
     for i, sa in enumerate(them):
         S.LOG.notice(f"opening connection to {sa.info()}")
         lvl = level if i == len(them) - 1 else level - 1
@@ -110,9 +111,21 @@ def _connect_any(row, opts, host, them, binds, bindport, lowport, socktype, prot
         try:
             return S.connect_socket(opts, sa.family, socktype, proto, sa, us, lowport), sa
         except S.SocatError as e:
-            S.LOG.msg(lvl, e.text)
-            err = getattr(e, "errno", 0) or 0
-    return None, err
+            if i < len(them) - 1 or ACTIVE.connect_failure_pair:
+                S.LOG.msg(lvl, e.text)
+            err, last = getattr(e, "errno", 0) or 0, e
+    return None, (err, last)
+
+
+def give_up(failed: str, why) -> S.SocatError:
+    """The error once every address failed and no retry is left: 1.8's
+    "KEYWORD:host:port: <error>" (``failed`` is the part before the colon),
+    else the last attempt's own error."""
+    from ..versions import ACTIVE
+    err, last = why
+    if not ACTIVE.connect_failure_pair and last is not None:
+        return last
+    return S.SocatError(f"{failed}: {os.strerror(err) if err else '(See above)'}")
 
 
 def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
@@ -127,7 +140,9 @@ def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
     if mgr is not None:
         mgr.install()
     S.LOG.info("starting connect loop")
-    S.LOG.notice(f"opening connection to {host}:{port}")
+    from ..versions import ACTIVE
+    if ACTIVE.connect_notices:
+        S.LOG.notice(f"opening connection to {host}:{port}")
     while True:
         level = NOTICE if policy.more() else WARN
         try:
@@ -145,8 +160,7 @@ def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
                 policy.consume()
                 policy.sleep()
                 continue
-            raise S.SocatError(f"{spec.head}:{host}:{port}: "
-                               f"{os.strerror(got) if got else '(See above)'}")
+            raise give_up(f"{spec.head}:{host}:{port}", got)
         if mgr is None:
             break
         if mgr.fork() == 0:
@@ -157,7 +171,8 @@ def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
             S.LOG.info(f"all {maxchildren} allowed children are active, waiting")
             policy.sleep()
             mgr.reap(from_signal=False)
-    S.LOG.notice(f"successfully connected to {host}:{port}")
+    if ACTIVE.connect_notices:
+        S.LOG.notice(f"successfully connected to {host}:{port}")
     local = None
     try:
         local = S.sockaddr_of(sock)
