@@ -309,6 +309,32 @@ _LOOP_LINES = ("Recvfrom:", "receiving on", "Generating socketpair", "continue l
                "notifying parent", "starting recvfrom loop")
 
 
+def _udp_bound(port, timeout=15.0):
+    """Wait until a UDP socket is bound to 127.0.0.1:port (/proc/net/udp)."""
+    import time
+    want = f"0100007F:{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/udp") as f:
+            if any(line.split()[1] == want for line in f.readlines()[1:]):
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def _tcp_listening(port, timeout=15.0):
+    """Wait until something listens on 127.0.0.1:port (/proc/net/tcp, state 0A)."""
+    import time
+    want = f"0100007F:{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/tcp") as f:
+            if any(x.split()[1] == want and x.split()[3] == "0A" for x in f.readlines()[1:]):
+                return True
+        time.sleep(0.05)
+    return False
+
+
 def _recvfrom_fork(argv, env):
     """A forking UDP4-RECVFROM to stdout, two packets; (parent lines, child lines, out)."""
     import signal
@@ -319,7 +345,7 @@ def _recvfrom_fork(argv, env):
                                     "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env)
     try:
-        time.sleep(0.5)
+        assert _udp_bound(port), "the receiver did not bind"
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for data in (b"one\n", b"two\n"):
                 s.sendto(data, ("127.0.0.1", port))
@@ -332,7 +358,7 @@ def _recvfrom_fork(argv, env):
         m = re.match(r"\S+ \S+ \S+\[(\d+)\] (. .*)$", line)
         if m and any(k in m.group(2) for k in _LOOP_LINES):
             (parent if int(m.group(1)) == proc.pid else child).append(m.group(2))
-    return parent, child, out
+    return parent, child, b"".join(sorted(out.splitlines(keepends=True)))   # child order
 
 
 @needs_socat18
@@ -387,7 +413,7 @@ def _tls_fork_server(argv, env, pki):
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     outs = []
     try:
-        time.sleep(1.0)
+        assert _tcp_listening(port), "the server did not listen"
         for _ in range(2):
             c = subprocess.run([SOCAT18, "-", f"OPENSSL:localhost:{port},cert={pki['client']},"
                                 f"cafile={pki['ca']}"], capture_output=True, timeout=20)
@@ -418,7 +444,7 @@ def _tls_client(argv, env, pki):
                             f"cert={pki['server']},cafile={pki['ca']}", "SYSTEM:echo hello"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.0)
+        assert _tcp_listening(port), "the server did not listen"
         c = subprocess.run(argv + ["-dd", "-", f"OPENSSL:localhost:{port},"
                                    f"cert={pki['client']},cafile={pki['ca']}"],
                            capture_output=True, timeout=20, env=env)
