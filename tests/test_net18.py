@@ -139,6 +139,12 @@ def test_connect_refused(addr):
     ["-dd", "-", "TCP4:dual:1"],
     ["-dd", "-", "TCP:dual:1,retry=1,interval=0.05"],
     ["-dd", "-", "TCP:[::1]:1"],
+    # bind: the first bind address of each target's family, a W when there is none
+    ["-dd", "-6", "-", "TCP:dual:1,bind=127.0.0.1"],
+    ["-dd", "-", "TCP:dual:1,bind=127.0.0.1"],
+    ["-dd", "-6", "-", "TCP:dual:1,sourceport=2000"],
+    ["-dd", "-T", "0.1", "-", "UDP-SENDTO:dual:9,bind=127.0.0.1"],
+    ["-dd", "-T", "0.1", "-6", "-", "UDP-SENDTO:dual:9,bind=127.0.0.1"],
 ])
 def test_every_address_tried(args):
     both(args, ns=True)
