@@ -545,3 +545,36 @@ def test_explain_reuseaddr_by_profile():
         "implicitly, reuseaddr=0 clears it)" in out17
     off = run_pysocat18("--explain", "TCP-LISTEN:8080,reuseaddr=", "-").stdout.decode()
     assert "no setsockopt() of SO_REUSEADDR" in off
+
+
+def _recvfrom_failing_child(argv, env, tmp_path):
+    """RECVFROM,fork whose child cannot open its other address: the log."""
+    import signal
+    import socket
+    import time
+    port = free_port(kind=socket.SOCK_DGRAM)
+    log = tmp_path / f"log{port}"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(argv + ["-ddd", f"UDP4-RECVFROM:{port},bind=127.0.0.1,fork",
+                                        f"OPEN:{tmp_path}/nonexistent/file"],
+                                stdout=subprocess.DEVNULL, stderr=err, env=env)
+    try:
+        assert _udp_bound(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"x\n", ("127.0.0.1", port))
+        deadline = time.monotonic() + 10
+        while b"continue listening" not in log.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)     # a parent that forks again for the same packet would do it now
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    return norm(log.read_bytes())
+
+
+@needs_socat18
+def test_recvfrom_fork_child_failure_consumes(tmp_path):
+    for argv, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
+        lines = _recvfrom_failing_child(argv, env, tmp_path)
+        assert len([x for x in lines if x.startswith("E open(")]) == 1, lines
+        assert "I consuming packet to prevent loop in parent" in lines

@@ -1385,6 +1385,19 @@ class ParentNotice:
                 pass
             self.ppid = 0
 
+    def abandon(self, sock: socket.socket) -> None:
+        """Closed before reading (the other address failed): 1.8 consumes the
+        packet so that the parent does not fork for it again, then tells it."""
+        if self.sock is None:
+            return
+        LOG.info("consuming packet to prevent loop in parent")
+        try:
+            sock.recv(1, socket.MSG_DONTWAIT)
+        except OSError:
+            pass
+        self.sock.close()
+        self.sock = None
+
 
 def fork_with_trigger(mgr: "ForkManager") -> tuple:
     """socat 1.8's RECVFROM fork: a socket pair instead of SIGUSR1.
@@ -1598,6 +1611,11 @@ class SocketEndpoint(Endpoint):
         if self._closed:
             return
         self._closed = True
+        for attr in ("notify_parent", "parent"):     # RECVFROM,fork child, packet unread
+            notice = getattr(self, attr, None)
+            if notice:
+                setattr(self, attr, None)
+                notice.abandon(self.sock)
         if self.howtoend == "shutdown":
             shutdown_close(self.sock, self.shut_closed)
         self._release()
