@@ -1410,6 +1410,7 @@ def fork_with_trigger(mgr: "ForkManager") -> tuple:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError as e:
         raise SocatError(f"socketpair(PF_UNIX, SOCK_STREAM, 0, ...): {e.strerror}") from None
+    LOG.info(f"socketpair(1, 1, 0, {{{mine.fileno()},{theirs.fileno()}}}) -> 0")
     pid = mgr.fork(close_in_child=(mine,))
     if pid == 0:
         return 0, ParentNotice(sock=theirs)
