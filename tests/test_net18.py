@@ -345,20 +345,31 @@ def _recvfrom_fork(argv, env):
     """A forking UDP4-RECVFROM to stdout, two packets; (parent lines, child lines, out)."""
     import signal
     import socket
+    import tempfile
     import time
     port = free_port(kind=socket.SOCK_DGRAM)
-    proc = subprocess.Popen(argv + ["-ddd", "-u", f"UDP4-RECVFROM:{port},bind=127.0.0.1,fork",
-                                    "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
-    try:
-        assert _udp_bound(port), "the receiver did not bind"
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for data in (b"one\n", b"two\n"):
-                s.sendto(data, ("127.0.0.1", port))
-                time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(argv + ["-ddd", "-u", f"UDP4-RECVFROM:{port},bind=127.0.0.1,"
+                                        "fork", "-"], stdout=subprocess.PIPE, stderr=log,
+                                env=env)
+        try:
+            assert _udp_bound(port), "the receiver did not bind"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                for data in (b"one\n", b"two\n"):
+                    s.sendto(data, ("127.0.0.1", port))
+                    time.sleep(0.2)
+            # the parent is back waiting after both packets: three "Checking" lines
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                log.seek(0)
+                if log.read().count(b"Recvfrom: Checking/waiting") >= 3:
+                    break
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=10)
+        log.seek(0)
+        err = log.read()
     parent, child = [], []
     for line in err.decode(errors="replace").splitlines():
         m = re.match(r"\S+ \S+ \S+\[(\d+)\] (. .*)$", line)
