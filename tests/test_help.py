@@ -100,8 +100,6 @@ def test_h_lists_addresses_only():
 KNOWN_18 = {
     ("address", "INTERFACE"): "1.8 gives INTERFACE the INTERFACE group (iff-* flags apply)",
     ("address", "TUN"): "1.8 takes TUN out of the NAMED group",
-    ("option", "reuseaddr"): "1.8's reuseaddr is INT/NULL (an empty value: do not set it)",
-    ("option", "so-reuseaddr"): "1.8's reuseaddr is INT/NULL (an empty value: do not set it)",
     ("option", "umask"): "1.8 accepts umask on every address: groups (all), phase INIT",
 }
 
