@@ -649,11 +649,87 @@ class TunUdp(Case):
         return res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
 
 
+class _ForkServer:
+    """A contender as ``TCP4-LISTEN:port,reuseaddr,fork`` → EXEC:cat or → TCP4: (a
+    forwarder to a loopback echo server), at socat's default backlog (5)."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.needs = ("TCP4-LISTEN", "EXEC") if backend == "exec" else ("TCP4-LISTEN", "TCP4-CONNECT")
+
+    def serve(self, c, body):
+        port = free_port()
+        procs = []
+        try:
+            if self.backend == "exec":
+                target = "EXEC:cat"
+            else:
+                p_echo = free_port()
+                echo = helper("echo_many", "tcp", p_echo)
+                procs.append(echo)
+                echo.readline()
+                target = f"TCP4:127.0.0.1:{p_echo}"
+            # -t 10: under load a child may see cat's answer later than 0.5 s after EOF
+            p = Proc(c.cmd("-t", "10", f"TCP4-LISTEN:{port},reuseaddr,fork", target), rss=True)
+            procs.append(p)
+            wait_listen(port=port)
+            res = body(port)
+        finally:
+            for q in procs[::-1]:
+                q.stop()
+        return res, p
+
+
+class ForkRate(Case, _ForkServer):
+    """Connections per second through a fork server: each client sends a line,
+    half-closes and reads the echo; 4 clients at a time (below the backlog)."""
+    unit = "conn/s"
+    target = ("ratio", ">=", 1.0)
+    rounds_full, rounds_quick = 3, 2
+    extra_keys = ("reset_pct",)
+
+    def __init__(self, backend):
+        _ForkServer.__init__(self, backend)
+        self.name = f"fork-rate {'exec:cat' if backend == 'exec' else 'forward'}"
+
+    def run(self, ctx, c):
+        count = 150 if ctx.quick else 400
+
+        def body(port):
+            return helper_result(helper("conn_rate", port, count, 4, 120), 130)
+        res, p = self.serve(c, body)
+        return {"value": res["rate"], "reset_pct": 100.0 * res["reset"] / count,
+                "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": res["ok"] == count}
+
+
+class ForkBurst(Case, _ForkServer):
+    """The share of clients reset when n connect at once (one line each, echoed)."""
+    unit, higher_better = "reset %", False
+    target = ("abs", "<=", 0.0)
+    rounds_full, rounds_quick = 3, 2
+    extra_keys = ("lost_pct",)
+
+    def __init__(self, n, backend):
+        _ForkServer.__init__(self, backend)
+        self.n = n
+        self.name = f"fork-burst {n} {'exec:cat' if backend == 'exec' else 'forward'}"
+
+    def run(self, ctx, c):
+        def body(port):
+            return helper_result(helper("burst", port, self.n, 60), 70)
+        res, p = self.serve(c, body)
+        lost = self.n - res["ok"]
+        return {"value": 100.0 * res["reset"] / self.n, "lost_pct": 100.0 * lost / self.n,
+                "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": True}
+
+
 def all_cases():
     return [StartVersion(), StartNull(), FilePipe(), ExecSocketpair(),
             DgramPairPps(64), StreamBulk("tcp"), StreamBulk("unix"), StreamRelay("tcp"), StreamRelay("unix"),
             UdpPps(64), UdpPps(1400), UdpPps(64, 20000, ("abs", "<=", 0.0)),
-            TcpRR(), TunUdp("ping"), TunUdp("tcp"), TunUdp("pps")]
+            TcpRR(), ForkRate("exec"), ForkRate("forward"),
+            ForkBurst(100, "exec"), ForkBurst(500, "exec"), ForkBurst(100, "forward"),
+            ForkBurst(500, "forward"), TunUdp("ping"), TunUdp("tcp"), TunUdp("pps")]
 
 
 # --------------------------------------------------------------- runner

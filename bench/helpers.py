@@ -277,10 +277,161 @@ def dgram_fd_sink(fd, count):
     _out({"count": n, "seconds": (t_last - t_first) if t_first else 0.0})
 
 
+def _clients(port, n, deadline, tag=b"c", gap=0.0):
+    """n clients at once on 127.0.0.1:port: each connects (non-blocking), sends one
+    line, half-closes and reads the echo until EOF. Returns (ok, reset, other, late).
+    ``gap`` > 0 spaces the connects by that many seconds."""
+    import errno
+    import selectors
+    sel = selectors.DefaultSelector()
+    want, got = {}, {}
+    ok = reset = other = 0
+    for i in range(n):
+        if gap and i:
+            time.sleep(gap)
+        c = socket.socket()
+        c.setblocking(False)
+        err = c.connect_ex(("127.0.0.1", int(port)))
+        if err not in (0, errno.EINPROGRESS):
+            other += 1
+            c.close()
+            continue
+        want[c] = b"%s-%05d " % (tag, i) * 4 + b"\n"
+        got[c] = b""
+        sel.register(c, selectors.EVENT_WRITE)
+    pending = set(want)
+    while pending and time.monotonic() < deadline:
+        for key, ev in sel.select(timeout=max(0.0, min(1.0, deadline - time.monotonic()))):
+            c = key.fileobj
+            try:
+                if ev & selectors.EVENT_WRITE:
+                    e = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if e:
+                        raise OSError(e, os.strerror(e))
+                    c.send(want[c])          # small: fits the send buffer
+                    c.shutdown(socket.SHUT_WR)
+                    sel.modify(c, selectors.EVENT_READ)
+                    continue
+                chunk = c.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                if e.errno in (errno.ECONNRESET, errno.EPIPE):
+                    reset += 1
+                else:
+                    other += 1
+                sel.unregister(c)
+                pending.discard(c)
+                continue
+            if chunk:
+                got[c] += chunk
+                continue
+            sel.unregister(c)
+            pending.discard(c)
+            if got[c] == want[c]:
+                ok += 1
+            else:
+                other += 1
+    late = len(pending)
+    for c in want:
+        c.close()
+    sel.close()
+    return ok, reset, other, late
+
+
+def burst(port, n, timeout, gap=0.0):
+    """One burst of n concurrent echo clients; counts of each outcome."""
+    t0 = time.perf_counter()
+    ok, reset, other, late = _clients(port, int(n), time.monotonic() + float(timeout),
+                                      gap=float(gap))
+    _out({"ok": ok, "reset": reset, "other": other, "late": late,
+          "seconds": time.perf_counter() - t0})
+
+
+def conn_rate(port, count, conc, timeout):
+    """count echo connections, conc at a time (closed loop): connections per second."""
+    import errno
+    import selectors
+    count, conc = int(count), int(conc)
+    deadline = time.monotonic() + float(timeout)
+    sel = selectors.DefaultSelector()
+    started = done = ok = reset = other = 0
+    t0 = time.perf_counter()
+
+    def start():
+        nonlocal started
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", int(port)))
+        msg = b"r-%06d\n" % started
+        started += 1
+        sel.register(c, selectors.EVENT_WRITE, [msg, b""])
+
+    while started < min(conc, count):
+        start()
+    while done < count and time.monotonic() < deadline:
+        for key, ev in sel.select(timeout=1.0):
+            c, data = key.fileobj, key.data
+            fin = None
+            try:
+                if ev & selectors.EVENT_WRITE:
+                    e = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if e:
+                        raise OSError(e, os.strerror(e))
+                    c.send(data[0])
+                    c.shutdown(socket.SHUT_WR)
+                    sel.modify(c, selectors.EVENT_READ, data)
+                    continue
+                chunk = c.recv(65536)
+                if chunk:
+                    data[1] += chunk
+                    continue
+                fin = "ok" if data[1] == data[0] else "other"
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                fin = "reset" if e.errno in (errno.ECONNRESET, errno.EPIPE) else "other"
+            sel.unregister(c)
+            c.close()
+            done += 1
+            if fin == "ok":
+                ok += 1
+            elif fin == "reset":
+                reset += 1
+            else:
+                other += 1
+            if started < count:
+                start()
+    secs = time.perf_counter() - t0
+    _out({"done": done, "ok": ok, "reset": reset, "other": other,
+          "seconds": secs, "rate": done / secs if secs > 0 else 0.0})
+
+
+def echo_many(kind, where):
+    """An echo server for many connections (one thread each) until killed."""
+    import threading
+    s = _listen(kind, where)
+    s.listen(1024)
+    _out("ready")
+
+    def serve(c):
+        with c:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                c.sendall(data)
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
 HELPERS = {"dgram_fd_source": dgram_fd_source, "dgram_fd_sink": dgram_fd_sink,
            "stream_sink": stream_sink, "stream_source": stream_source,
            "pipe_sink": pipe_sink, "pipe_sink_file": pipe_sink_file, "echo": echo,
-           "rr_client": rr_client, "udp_sink": udp_sink, "udp_source": udp_source}
+           "rr_client": rr_client, "burst": burst, "conn_rate": conn_rate,
+           "echo_many": echo_many, "udp_sink": udp_sink, "udp_source": udp_source}
 
 if __name__ == "__main__":
     HELPERS[sys.argv[1]](*sys.argv[2:])
