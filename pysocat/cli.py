@@ -249,6 +249,27 @@ def _exit_error(text: str, err: SocatError | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    me = os.getpid()
+    status = _main(argv)
+    if os.getpid() != me:
+        _child_exit(status)
+    return status
+
+
+def _child_exit(status: int) -> None:
+    """A fork server's child is done: flush and leave without tearing the
+    interpreter down (its finalisation would touch, and so copy, every page it
+    shares with the parent; socat's child just exits)."""
+    for stream in (sys.stdout, sys.stderr, LOG.stream):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+    os._exit(status & 0xFF if isinstance(status, int) else 1)
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     LOG.set_progname(os.path.basename(argv[0]) if argv else "pysocat")
     if LOG.progname in ("__main__.py", "-c", ""):
@@ -283,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["SOCAT_VERSION"] = ACTIVE.socat_version
         os.environ.setdefault("SOCAT_PID", str(os.getpid()))
         os.environ.setdefault("SOCAT_PPID", str(os.getpid()))
-        from .core import run
+        from .core import prepare_children, run
         cfg.extra["defer_close"] = True
+        cfg.extra["fork_prepare"] = lambda: prepare_children(addrs[1], cfg)
         with _lock(cfg):
             status = run(addrs[0], addrs[1], cfg)
         LOG.notice(f"exiting with status {status}")

@@ -212,6 +212,33 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
     return status
 
 
+def prepare_children(addr2: str, cfg: Config) -> None:
+    """A fork server's parent, once before its first accept: do what every child
+    would otherwise do again for itself after the fork, where it is not
+    observable: import the modules the second address and the relay need.
+    Nothing is logged and no error is raised here: the child still parses and
+    opens the second address itself and reports what socat reports there."""
+    import gc
+    saved = LOG.level
+    LOG.level = 99
+    try:
+        spec = parse_address(addr2)
+        for one in (spec.read, spec.write) if isinstance(spec, DualSpec) else (spec,):
+            resolve(one, cfg.ignore_groups, check_count=False)
+    except Exception:
+        pass
+    finally:
+        LOG.level = saved
+    import encodings.idna   # noqa: F401  getaddrinfo() encodes a host name with it
+    import shlex            # noqa: F401  EXEC/SYSTEM split their command line with it
+    import threading        # noqa: F401  the relay asks for the main thread
+    import warnings         # noqa: F401  os.execvp() imports it in EXEC's child
+    from .relay import engine  # noqa: F401
+    # what a forked child inherits stays shared: no collection moves it
+    gc.collect()
+    gc.freeze()
+
+
 def _exit_closes(err: SocatError, cfg: Config) -> None:
     """Close now, unless the CLI runs ``err.at_exit`` after printing "exit(1)"."""
     if not cfg.extra.get("defer_close"):

@@ -1238,73 +1238,9 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
         tmo = opts.get("accept-timeout")
         if mgr is not None:
             mgr.install()
-        LOG.info("starting accept loop")
-        while True:
-            LOG.notice(f"listening on {us.info()}")
-            if tmo:
-                ready = mgr.wait_readable([lsock.fileno()], tmo) if mgr else \
-                    select.select([lsock], [], [], tmo)[0]
-                if not ready:
-                    LOG.warn(f"accept: {os.strerror(errno.ETIMEDOUT)}")
-                    lsock.close()
-                    LOG.notice("Waiting for child processes to terminate")
-                    if mgr is not None:
-                        mgr.uninstall()
-                    try:
-                        os.wait()
-                    except ChildProcessError:
-                        pass
-                    raise SystemExit(0)
-            elif mgr is not None:
-                mgr.wait_readable([lsock.fileno()])
-            try:
-                conn, _ = lsock.accept()
-            except InterruptedError:
-                continue
-            except BlockingIOError:
-                continue
-            except OSError as e:
-                if e.errno == errno.ECONNABORTED:
-                    LOG.notice(f"accept({lsock.fileno()}, {{}}): {e.strerror}")
-                    continue
-                raise SocatError(f"accept({lsock.fileno()}, {{}}, {{}}): {e.strerror}") from None
-            peer = local = None
-            try:
-                peer = sockaddr_of(conn, peer=True)
-            except OSError as e:
-                from ..versions import ACTIVE
-                (LOG.notice if ACTIVE.quieter_messages else LOG.warn)(
-                    f"getpeername({conn.fileno()}, 0x{id(conn):x}, {{112}}): {e.strerror}")
-            try:
-                local = sockaddr_of(conn)
-            except OSError as e:
-                LOG.warn(f"getsockname({conn.fileno()}, {{}}): {e.strerror}")
-            LOG.info(f"accept({lsock.fileno()}, {{{family}, "
-                     f"{peer.info() if peer else 'NULL'}}}, "
-                     f"{peer.salen() if peer else 0}) -> {conn.fileno()}")
-            LOG.notice(f"accepting connection from {peer.info() if peer else 'NULL'} "
-                       f"on {local.info() if local else 'NULL'}")
-            if peer is not None and local is not None and not checker.check(peer, local):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError as e:
-                    LOG.info(f"shutdown({conn.fileno()}, 2): {e.strerror}")
-                conn.close()
-                continue
-            if peer is not None:
-                LOG.info(f"permitting connection from {peer.info()}")
-            if mgr is None:
-                LOG.info(f"close({lsock.fileno()})")
-                lsock.close()
-                break
-            pid = mgr.fork(close_in_child=(lsock,))
-            if pid == 0:
-                LOG.info(f"just born: child process {os.getpid()}")
-                break
-            LOG.info(f"close({conn.fileno()})")
-            conn.close()
-            mgr.wait_slot()
-            LOG.info("still listening")
+            conn, peer, local = _fork_loop(ctx, lsock, mgr, us, family, checker, tmo)
+        else:
+            conn, peer, local = _accept_one(lsock, us, family, checker, tmo)
     except BaseException:
         try:
             lsock.close()
@@ -1315,6 +1251,245 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
     set_sockaddr_env("SOCK", local, proto)
     set_sockaddr_env("PEER", peer, proto)
     return conn, peer, local
+
+
+def _accept_timed_out(lsock, mgr) -> None:
+    """accept-timeout expired: socat closes the listener, waits for its children
+    and exits with status 0."""
+    LOG.warn(f"accept: {os.strerror(errno.ETIMEDOUT)}")
+    lsock.close()
+    LOG.notice("Waiting for child processes to terminate")
+    if mgr is not None:
+        mgr.uninstall()
+    try:
+        os.wait()
+    except ChildProcessError:
+        pass
+    raise SystemExit(0)
+
+
+def _accept_one(lsock, us, family, checker, tmo):
+    """Without fork: accept until a peer passes the checks; (conn, peer, local)."""
+    LOG.info("starting accept loop")
+    while True:
+        LOG.notice(f"listening on {us.info()}")
+        if tmo and not select.select([lsock], [], [], tmo)[0]:
+            _accept_timed_out(lsock, None)
+        try:
+            conn, _ = lsock.accept()
+        except (InterruptedError, BlockingIOError):
+            continue
+        except OSError as e:
+            if e.errno == errno.ECONNABORTED:
+                LOG.notice(f"accept({lsock.fileno()}, {{}}): {e.strerror}")
+                continue
+            raise SocatError(f"accept({lsock.fileno()}, {{}}, {{}}): {e.strerror}") from None
+        peer = local = None
+        try:
+            peer = sockaddr_of(conn, peer=True)
+        except OSError as e:
+            _getpeername_failed(conn, e)
+        try:
+            local = sockaddr_of(conn)
+        except OSError as e:
+            LOG.warn(f"getsockname({conn.fileno()}, {{}}): {e.strerror}")
+        LOG.info(f"accept({lsock.fileno()}, {{{family}, "
+                 f"{peer.info() if peer else 'NULL'}}}, "
+                 f"{peer.salen() if peer else 0}) -> {conn.fileno()}")
+        LOG.notice(f"accepting connection from {peer.info() if peer else 'NULL'} "
+                   f"on {local.info() if local else 'NULL'}")
+        if peer is not None and local is not None and not checker.check(peer, local):
+            _refuse(conn)
+            continue
+        if peer is not None:
+            LOG.info(f"permitting connection from {peer.info()}")
+        LOG.info(f"close({lsock.fileno()})")
+        lsock.close()
+        return conn, peer, local
+
+
+def _getpeername_failed(conn, e) -> None:
+    from ..versions import ACTIVE
+    (LOG.notice if ACTIVE.quieter_messages else LOG.warn)(
+        f"getpeername({conn.fileno()}, 0x{id(conn):x}, {{112}}): {e.strerror}")
+
+
+def _refuse(conn) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError as e:
+        LOG.info(f"shutdown({conn.fileno()}, 2): {e.strerror}")
+    conn.close()
+
+
+# The fork server's parent does as little as it can between two accept() calls:
+# accept → fork → close, nothing else on the default log level. It accepts every
+# connection the kernel has queued (until EAGAIN) before it forks for the first
+# of them, and again after every fork: with socat's backlog of 5 the kernel
+# queue overflows (and a SYN-cookie client is reset) whenever the parent spends
+# longer than a few connects between two accepts, and a fork is such a while.
+# The connections it holds are handled in order, each with socat's log lines in
+# socat's order. What a child can do (getpeername/getsockname for the
+# environment, options, the second address) it does itself. Children are
+# reaped only when no connection is waiting (the SIGCHLD wakeup pipe is read
+# by the idle select()), never between an accept and its fork.
+_HOLD_MAX = 1024        # connections held at once (bounded by RLIMIT_NOFILE too)
+
+
+def _hold_limit(mgr) -> int:
+    if mgr.max_children:
+        return 1        # socat accepts no further peer while the children are many
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        soft = 1024
+    if soft < 0:                # RLIM_INFINITY
+        return _HOLD_MAX
+    return max(1, min(_HOLD_MAX, soft // 2 - 16))
+
+
+_QUIET = 0.001          # a burst is over when no peer came for this long …
+_GATHER_MAX = 0.05      # … but a fork is not put off longer than this
+
+
+def _drain(lsock, held, limit) -> int:
+    """accept() until EAGAIN (the listener is non-blocking) or ``limit`` held;
+    returns how many. An error other than ECONNABORTED ends the draining while
+    connections are held; with none held it is socat's accept error."""
+    accept = lsock._accept
+    n = 0
+    while len(held) < limit:
+        try:
+            fd, addr = accept()
+        except BlockingIOError:
+            return n
+        except InterruptedError:
+            continue
+        except OSError as e:
+            if e.errno == errno.ECONNABORTED:
+                LOG.notice(f"accept({lsock.fileno()}, {{}}): {e.strerror}")
+                continue
+            if held:
+                return n
+            raise SocatError(f"accept({lsock.fileno()}, {{}}, {{}}): {e.strerror}") from None
+        held.append((fd, addr))
+        n += 1
+    return n
+
+
+def _gather(lsock, held, limit, busy) -> int:
+    """Drain; while peers keep coming (``busy``: the last drain found some, or
+    this one found more than one), keep accepting until they pause for _QUIET:
+    a fork is the parent's longest time away from accept()."""
+    n = _drain(lsock, held, limit)
+    if not n or not (busy or n > 1):
+        return n
+    fds = [lsock.fileno()]
+    until = time.monotonic() + _GATHER_MAX
+    while len(held) < limit and select.select(fds, [], [], _QUIET)[0]:
+        if not _drain(lsock, held, limit) or time.monotonic() > until:
+            break
+    return n
+
+
+def _fork_loop(ctx, lsock, mgr, us, family, checker, tmo):
+    """The accept loop with fork; returns (conn, peer, local) in the child only."""
+    from collections import deque
+    from ..log import INFO, NOTICE
+    cfg = getattr(ctx, "config", None)
+    prepare = cfg.extra.get("fork_prepare") if cfg is not None else None
+    if prepare is not None:
+        prepare()           # the children's imports, once, before the first fork
+    lfd = lsock.fileno()
+    alone = os.dup(lfd)     # the number accept() gives when no connection is held
+    os.close(alone)
+    sfam, stype, sproto = lsock.family, lsock.type, lsock.proto
+    checks = checker.active()
+    limit = _hold_limit(mgr)
+    held = deque()
+    busy = False
+    lsock.setblocking(False)
+    LOG.info("starting accept loop")
+    while True:
+        notice = LOG.level <= NOTICE
+        info = LOG.level <= INFO
+        if notice:
+            LOG.notice(f"listening on {us.info()}")
+        busy = len(held) < limit and _gather(lsock, held, limit, busy) > 0
+        while not held:
+            if tmo:
+                if not mgr.wait_readable([lfd], tmo):
+                    _accept_timed_out(lsock, mgr)
+            else:
+                mgr.wait_readable([lfd])
+            busy = _gather(lsock, held, limit, False) > 0
+        fd, addr = held.popleft()
+        conn = socket.socket(sfam, stype, sproto, fileno=fd)
+        peer = local = None
+        if addr is not None:
+            peer = SockAddr(sfam, addr)
+        else:
+            try:
+                peer = sockaddr_of(conn, peer=True)
+            except OSError as e:
+                _getpeername_failed(conn, e)
+        if notice or checks:
+            try:
+                local = sockaddr_of(conn)
+            except OSError as e:
+                LOG.warn(f"getsockname({fd}, {{}}): {e.strerror}")
+        if info:
+            LOG.info(f"accept({lfd}, {{{family}, "
+                     f"{peer.info() if peer else 'NULL'}}}, "
+                     f"{peer.salen() if peer else 0}) -> {fd}")
+        if notice:
+            LOG.notice(f"accepting connection from {peer.info() if peer else 'NULL'} "
+                       f"on {local.info() if local else 'NULL'}")
+        if checks and peer is not None and local is not None and not checker.check(peer, local):
+            _refuse(conn)
+            continue
+        if info and peer is not None:
+            LOG.info(f"permitting connection from {peer.info()}")
+        others = [h[0] for h in held]
+        pid = mgr.fork(close_in_child=(lsock,))
+        if pid == 0:
+            LOG.info(f"just born: child process {os.getpid()}")
+            if others or fd != alone:
+                conn = _child_keeps(conn, others, alone, sfam, stype, sproto)
+            if local is None:
+                try:
+                    local = sockaddr_of(conn)
+                except OSError as e:
+                    LOG.warn(f"getsockname({conn.fileno()}, {{}}): {e.strerror}")
+            return conn, peer, local
+        if info:
+            LOG.info(f"close({fd})")
+        conn.close()
+        if mgr.max_children:
+            mgr.wait_slot()
+        if info:
+            LOG.info("still listening")
+
+
+def _child_keeps(conn, others, alone, sfam, stype, sproto):
+    """In a child forked while further connections were held: close those, and
+    give its own connection the number a connection accepted alone gets."""
+    for fd in others:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    fd = conn.fileno()
+    if fd == alone:
+        return conn
+    try:
+        os.dup2(fd, alone, inheritable=False)
+    except OSError:
+        return conn
+    conn.detach()
+    os.close(fd)
+    return socket.socket(sfam, stype, sproto, fileno=alone)
 
 
 # ---------------------------------------------------------------------------
