@@ -229,7 +229,8 @@ def prepare_children(addr2: str, cfg: Config) -> None:
         pass
     finally:
         LOG.level = saved
-    import encodings.idna   # noqa: F401  getaddrinfo() encodes a host name with it
+    import codecs
+    codecs.lookup("idna")   # getaddrinfo() encodes a host name with it
     import shlex            # noqa: F401  EXEC/SYSTEM split their command line with it
     import threading        # noqa: F401  the relay asks for the main thread
     import warnings         # noqa: F401  os.execvp() imports it in EXEC's child
