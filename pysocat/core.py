@@ -105,6 +105,10 @@ def open_resolved(res: Resolved, ctx: OpenContext):
     if not res.opts.items:
         return opener()
     from .options.process import around_open   # lock files, *-early, su-d
+    if any(it.row.apply[0] == "context" for it in res.opts.items):
+        from .options.context import with_context   # netns=, chdir= (1.8)
+        return with_context(res.opts, lambda: around_open(res.opts, opener),
+                            bool(getattr(ctx.config, "experimental", False)))
     return around_open(res.opts, opener)
 
 

@@ -106,7 +106,9 @@ def load_all() -> None:
 
 
 def every_address(row: OptDef) -> bool:
-    """1.8.1.3's GROUP_ADDR option umask: accepted on every address."""
+    """1.8.1.3's GROUP_ADDR options (umask, chdir): accepted on every address."""
+    if "ADDR" in row.groups:
+        return True                 # rows of that group exist only where it does
     if row.name != "umask":
         return False
     from ..versions import ACTIVE
