@@ -40,6 +40,23 @@ opt("f-setlk-rd", "BOOL", "FD", "FD", ("fcntl-lock", "F_SETLK", "F_RDLCK"), "POS
 opt("f-setlk-wr", "BOOL", "FD", "FD", ("fcntl-lock", "F_SETLK", "F_WRLCK"), "POSIX write lock, fails at once", ("f-setlk", "setlk", "setlk-wr"), nick="setlk")
 opt("f-setlkw-rd", "BOOL", "FD", "FD", ("fcntl-lock", "F_SETLKW", "F_RDLCK"), "POSIX read lock, waits", ("setlkw-rd",), nick="setlkw-rd")
 opt("f-setlkw-wr", "BOOL", "FD", "FD", ("fcntl-lock", "F_SETLKW", "F_WRLCK"), "POSIX write lock, waits", ("f-setlkw", "setlkw", "setlkw-wr", "lock", "lockw"), nick="setlkw")
+# lseek at LATE: socat's 32-bit rows and 64-bit rows (off_t is 64 bits here)
+for _bits, _t, _nicks in (("32", "OFF_T", {}), ("64", "OFF64_T", {"set": "seek", "cur": "seek-cur",
+                                                                  "end": "seek-end"})):
+    for _w, _whence in (("set", os.SEEK_SET), ("cur", os.SEEK_CUR), ("end", os.SEEK_END)):
+        _al = ()
+        if _w == "set":
+            _al = (f"lseek{_bits}",) + (("lseek", "seek", "seek-set") if _bits == "64" else ())
+        elif _bits == "64":
+            _al = (f"seek-{_w}",)
+        opt(f"lseek{_bits}-{_w}", _t, "REG,BLK", "LATE",
+            ("seek", "lseek" if _bits == "32" else "lseek64", _whence),
+            f"lseek() to this offset from the {'start' if _w == 'set' else 'current position' if _w == 'cur' else 'end'}",
+            _al, nick=_nicks.get(_w))
+opt("o-direct", "BOOL", "OPEN", "OPEN", ("openflag", getattr(os, "O_DIRECT", 0o40000)),
+    "open with O_DIRECT: no page cache", ("direct", "o_direct"), nick="direct")
+opt("f-setpipe-sz", "INT", "FIFO", "FD", ("fcntl-int", 1031),
+    "set the pipe's capacity (F_SETPIPE_SZ)", ("pipesz",), nick="pipesz", since="1.8")
 opt("ftruncate32", "OFF_T", "REG", "LATE", ("ftruncate", "ftruncate"), "truncate the file to this length")
 opt("ftruncate64", "OFF64_T", "REG", "LATE", ("ftruncate", "ftruncate64"), "truncate the file to this length", ("ftruncate", "truncate"), nick="truncate")
 opt("perm", "MODE_T", "FD,NAMED", "FD", ("fchmod",), "permission bits of the file", ("mode",), nick="mode")

@@ -18,8 +18,10 @@ def _c(name, linux):
     return getattr(_s, name, linux)
 
 
-def _so(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help="", nick=None):
-    opt(name, vtype, "SOCKET", phase, ("sockopt", SOL_SOCKET, optname), help, aliases, nick=nick)
+def _so(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help="", nick=None,
+        since=None):
+    opt(name, vtype, "SOCKET", phase, ("sockopt", SOL_SOCKET, optname), help, aliases, nick=nick,
+        since=since)
 
 
 # --- SOCKET: SOL_SOCKET options ------------------------------------------------
@@ -62,6 +64,17 @@ opt("protocol-family", "STRING", "SOCKET", "PRESOCKET", ("addr",), "protocol fam
     choices=("ip4", "ip6", "inet", "inet6", "ipv4", "ipv6"))
 opt("null-eof", "BOOL", "SOCKET", "INIT", ("addr",), "an empty datagram means EOF",
     help18=OFFSET)
+# new in 1.8: receive/send timeouts, generic setsockopt right after socket() or connect
+_so("so-rcvtimeo", _c("SO_RCVTIMEO", 20), aliases=("rcvtimeo",), vtype="TIMEVAL",
+    help="a blocking receive fails after this many seconds", nick="rcvtimeo", since="1.8")
+_so("so-sndtimeo", _c("SO_SNDTIMEO", 21), aliases=("sndtimeo",), vtype="TIMEVAL",
+    help="a blocking send fails after this many seconds", nick="sndtimeo", since="1.8")
+opt("setsockopt-socket", "INT:INT:BIN", "SOCKET", "PASTSOCKET", ("sockopt-generic",),
+    "setsockopt(level, name, data) right after socket()", ("sockopt-sock",),
+    nick="sockopt-sock", since="1.8")
+opt("setsockopt-connected", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",),
+    "setsockopt(level, name, data) once connected", ("sockopt-conn",),
+    nick="sockopt-conn", since="1.8")
 opt("setsockopt", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt",), nick="sockopt")
 opt("setsockopt-int", "INT:INT:INT", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, int)", ("sockopt-int",), nick="sockopt-int")
 opt("setsockopt-bin", "INT:INT:BIN", "SOCKET", "CONNECTED", ("sockopt-generic",), "setsockopt(level, name, data)", ("sockopt-bin",), nick="sockopt-bin")
@@ -69,8 +82,10 @@ opt("setsockopt-string", "INT:INT:STRING", "SOCKET", "CONNECTED", ("sockopt-gene
 opt("setsockopt-listen", "INT:INT:BIN", "SOCKET", "PREBIND", ("sockopt-generic",), "setsockopt before bind (listen socket)", ("sockopt-listen",), nick="sockopt-listen")
 
 
-def _ip(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help="", nick=None):
-    opt(name, vtype, "IP4,IP6", phase, ("sockopt", SOL_IP, optname), help, aliases, nick=nick)
+def _ip(name, optname, phase="PASTSOCKET", aliases=(), vtype="INT", help="", nick=None,
+        since=None, level=None):
+    opt(name, vtype, "IP4,IP6", phase, ("sockopt", SOL_IP if level is None else level, optname),
+        help, aliases, nick=nick, since=since)
 
 
 # --- IP4, IP6: SOL_IP options ---------------------------------------------------
@@ -92,11 +107,16 @@ _ip("ip-options", 4, aliases=("ipoptions",), vtype="BIN", help="IP options of se
 _ip("ip-pktoptions", 9, aliases=("ippktoptions", "pktoptions", "pktopts"), help="IP_PKTOPTIONS", nick="pktopts")
 
 
-def _ip6(name, optname, phase="PASTSOCKET", aliases=(), help="", nick=None):
-    opt(name, "INT", "IP6", phase, ("sockopt", SOL_IPV6, optname), help, aliases, nick=nick)
+def _ip6(name, optname, phase="PASTSOCKET", aliases=(), help="", nick=None, since=None):
+    opt(name, "INT", "IP6", phase, ("sockopt", SOL_IPV6, optname), help, aliases, nick=nick,
+        since=since)
 
 
 # --- IP6: SOL_IPV6 options ------------------------------------------------------
+_ip("ipv6-mtu-discover", 23, aliases=("mtudiscover6",), level=SOL_IPV6,
+    help="IPv6 path MTU discovery mode", nick="mtudiscover6", since="1.8")
+_ip6("ipv6-multicast-loop", 19, aliases=("ipv6-mcloop", "mcloop6"),
+     help="multicast packets sent come back to this host (IPv6)", nick="mcloop6", since="1.8")
 _ip6("ipv6-v6only", 26, "PREBIND", ("ipv6only", "v6only"), "IPv6 only, no mapped IPv4", nick="ipv6only")
 _ip6("ipv6-pktinfo", 50, help="IPV6_PKTINFO", nick="pktinfo")   # socat: pktinfo is IP's
 _ip6("ipv6-recvpktinfo", 49, aliases=("recvpktinfo",), help="IPV6_RECVPKTINFO", nick="recvpktinfo")

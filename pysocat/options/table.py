@@ -253,6 +253,10 @@ def _sockopt_bytes(vtype: str, value):
         return value.encode() + b"\0", f'"{value}"'
     if vtype == "LINGER":
         return struct.pack("ii", 1, value), f"{{1,{value}}}"
+    if vtype == "TIMEVAL":          # struct timeval: seconds, microseconds
+        sec = int(value)
+        usec = int(round((value - sec) * 1000000))
+        return struct.pack("ll", sec, usec), f"{{{sec},{usec}}}"
     if isinstance(value, (bytes, bytearray)):
         return bytes(value), "{...}"
     v = int(value) & 0xFFFFFFFF
@@ -385,7 +389,40 @@ def _apply_ftruncate(fd: int, it: OptValue) -> None:
         raise SocatError(f"{it.row.apply[1]}({fd}, {length}): {e.strerror}") from None
 
 
+def _apply_seek(fd: int, it: OptValue) -> None:
+    """lseek32-*/lseek64-* (seek=, seek-cur=, seek-end=): position the file at LATE."""
+    import os
+    call, whence = it.row.apply[1], it.row.apply[2]
+    off = it.value & ((1 << 64) - 1)
+    if off >= 1 << 63:
+        off -= 1 << 64
+    LOG.debug(f"{call}({fd}, {off}, {whence})")
+    try:
+        pos = os.lseek(fd, off, whence)
+    except OSError as e:
+        LOG.debug(f"{call}() -> -1")
+        from ..errors import SocatError
+        raise SocatError(f"lseek({fd}, {off}, {whence}): {e.strerror}") from None
+    LOG.debug(f"{call}() -> {pos}")
+
+
+def _apply_fcntl_int(fd: int, it: OptValue) -> None:
+    """fcntl(fd, cmd, int) rows (f-setpipe-sz)."""
+    import fcntl
+    cmd = it.row.apply[1]
+    LOG.debug(f"fcntl({fd}, {cmd}, 0x{it.value & 0xFFFFFFFF:x})")
+    try:
+        got = fcntl.fcntl(fd, cmd, it.value)
+    except OSError as e:
+        LOG.debug("fcntl() -> -1")
+        from ..errors import SocatError
+        raise SocatError(f"fcntl({fd}, {cmd}, {it.value}): {e.strerror}") from None
+    LOG.debug(f"fcntl() -> 0x{got:x}")
+
+
 APPLIERS = {
+    "seek": _apply_seek,
+    "fcntl-int": _apply_fcntl_int,
     "fcntl-lock": _apply_fcntl_lock,
     "ftruncate": _apply_ftruncate,
     "sockopt": _apply_sockopt,

@@ -1,0 +1,112 @@
+"""Options that had no rows (issue 16): lseek32-*/lseek64-* (seek=), o-direct, and
+1.8's f-setpipe-sz, so-rcvtimeo/so-sndtimeo, setsockopt-socket/-connected,
+ipv6-multicast-loop, ipv6-mtu-discover; compared with classic socat."""
+import re
+
+import pytest
+
+from conftest import (log_texts, needs_socat, needs_socat18, run_pysocat, run_pysocat18,
+                      run_socat, run_socat18)
+
+
+@pytest.fixture
+def tenbytes(tmp_path):
+    p = tmp_path / "ten.txt"
+    p.write_bytes(b"abcdefghij")
+    return str(p)
+
+
+def _traces(stderr, *words):
+    """The log lines naming one of ``words``, fd numbers blanked."""
+    out = []
+    for t in log_texts(stderr):
+        t = re.sub(r"\((\d+), ", "(FD, ", t)
+        if any(w in t for w in words):
+            out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("opt,want", [
+    ("seek=4", b"efghij"), ("seek-set=4", b"efghij"), ("lseek=4", b"efghij"),
+    ("seek-cur=2", b"cdefghij"), ("seek-end=-3", b"hij"), ("lseek32-end=-1", b"j"),
+    ("lseek32=7", b"hij"), ("lseek64-cur=9", b"j")])
+def test_seek_positions_the_file(tenbytes, opt, want):
+    r = run_pysocat18("-u", f"OPEN:{tenbytes},{opt}", "-")
+    assert (r.returncode, r.stdout) == (0, want), r.stderr
+    r = run_pysocat("-u", f"OPEN:{tenbytes},{opt}", "-")       # 1.7.4.4 has them too
+    assert (r.returncode, r.stdout) == (0, want), r.stderr
+
+
+@needs_socat18
+@pytest.mark.parametrize("opt", ["seek=4", "seek-end=-3", "lseek32-cur=2"])
+def test_seek_log_as_socat18(tenbytes, opt):
+    args = ("-d4", "-u", f"OPEN:{tenbytes},{opt}", "-")
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.stdout == theirs.stdout
+    words = ("I setting option", "D lseek")
+    pick = lambda err: [t for t in _traces(err, *words) if t.startswith(words)]
+    assert pick(mine.stderr) == pick(theirs.stderr)
+    assert len(pick(mine.stderr)) == 3
+
+
+@needs_socat
+@needs_socat18
+def test_seek_bad_value_as_both(tenbytes):
+    for run, ref in ((run_pysocat18, run_socat18), (run_pysocat, run_socat)):
+        mine, theirs = run("-u", f"OPEN:{tenbytes},seek=x", "-"), ref("-u", f"OPEN:{tenbytes},seek=x", "-")
+        assert mine.returncode == theirs.returncode == 1
+        assert log_texts(mine.stderr) == log_texts(theirs.stderr) == [
+            'E parseopts(): missing numerical value of option "seek=x"']
+
+
+@needs_socat18
+def test_direct_where_socat_takes_it(tmp_path):
+    args = ("-u", "-", f"CREATE:{tmp_path}/d.txt,direct")
+    mine, theirs = run_pysocat18(*args, input=b"x\n"), run_socat18(*args, input=b"x\n")
+    assert mine.returncode == theirs.returncode == 1
+    assert log_texts(mine.stderr) == log_texts(theirs.stderr)
+
+
+@needs_socat18
+def test_pipesz_sets_the_pipe_capacity():
+    args = ("-d4", "-u", "-", "PIPE,pipesz=131072")
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.returncode == theirs.returncode == 0
+    want = 'I setting option "f-setpipe-sz" to 131072'
+    assert want in log_texts(mine.stderr) and want in log_texts(theirs.stderr)
+    sets = [t for t in _traces(mine.stderr, "fcntl(FD, 1031")]
+    assert sets and all(t == "D fcntl(FD, 1031, 0x20000)" for t in sets)
+    # the kernel took it: F_SETPIPE_SZ returned the new size
+    assert "D fcntl() -> 0x20000" in log_texts(mine.stderr)
+
+
+@needs_socat18
+@pytest.mark.parametrize("opt", ["rcvtimeo=1.5", "sndtimeo=2", "sockopt-sock=1:7:x00400000",
+                                 "setsockopt-connected=1:8:x00800000"])
+def test_socket_options_traced_as_socat18(opt):
+    args = ("-d4", "-T", "0.1", f"UDP4-DATAGRAM:127.0.0.1:9,bind=127.0.0.1,{opt}", "-")
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.returncode == theirs.returncode == 0, mine.stderr
+    words = ("D setsockopt(FD, 1, ",)
+    got = [t for t in _traces(mine.stderr, "setsockopt(") if t.startswith(words)]
+    ref = [t for t in _traces(theirs.stderr, "setsockopt(") if t.startswith(words)]
+    assert got == ref and got
+
+
+def test_new_18_options_unknown_in_17():
+    for opt in ("rcvtimeo=1", "pipesz=4096", "sockopt-sock=1:7:x00", "mcloop6=0",
+                "mtudiscover6=0"):
+        r = run_pysocat("-T", "0.1", f"UDP6-DATAGRAM:[::1]:9,{opt}", "-")
+        assert r.returncode == 1
+        assert log_texts(r.stderr) == [
+            f'E parseopts_table(): unknown option "{opt.split("=")[0]}"']
+
+
+@needs_socat18
+def test_ipv6_socket_options_as_socat18():
+    args = ("-d4", "-T", "0.1", "UDP6-DATAGRAM:[::1]:9,mcloop6=0,mtudiscover6=2", "-")
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.returncode == theirs.returncode == 0, mine.stderr
+    got = [t for t in _traces(mine.stderr, "setsockopt(FD, 41,")]
+    ref = [t for t in _traces(theirs.stderr, "setsockopt(FD, 41,")]
+    assert got == ref and len(got) == 2
