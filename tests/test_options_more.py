@@ -1,6 +1,7 @@
 """Options that had no rows (issue 16): lseek32-*/lseek64-* (seek=), o-direct, and
 1.8's f-setpipe-sz, so-rcvtimeo/so-sndtimeo, setsockopt-socket/-connected,
 ipv6-multicast-loop, ipv6-mtu-discover; compared with classic socat."""
+import os
 import re
 
 import pytest
@@ -110,3 +111,61 @@ def test_ipv6_socket_options_as_socat18():
     got = [t for t in _traces(mine.stderr, "setsockopt(FD, 41,")]
     ref = [t for t in _traces(theirs.stderr, "setsockopt(FD, 41,")]
     assert got == ref and len(got) == 2
+
+
+def _fd_ptr_free(texts):
+    return [re.sub(r"0x[0-9a-f]{8,}", "PTR", re.sub(r"\((\d+), ", "(FD, ", t)) for t in texts]
+
+
+@needs_socat
+@needs_socat18
+@pytest.mark.parametrize("opt", ["ioctl=0x1234", "ioctl-void=0x1234", "ioctl-int=0x1234:5",
+                                 "ioctl-intp=0x1234:5", "ioctl-bin=0x1234:x0102",
+                                 "ioctl-string=0x1234:abc", "ioctl-int=5", "ioctl-bin=0x12",
+                                 "ioctl-int=x:1", "ioctl-string"])
+def test_generic_ioctl_as_both(tmp_path, opt):
+    """A request a regular file does not know: socat's error texts, per type."""
+    for run, ref in ((run_pysocat18, run_socat18), (run_pysocat, run_socat)):
+        args = ("-u", "-", f"CREATE:{tmp_path}/f,{opt}")
+        mine, theirs = run(*args, input=b"x\n"), ref(*args, input=b"x\n")
+        assert mine.returncode == theirs.returncode == 1
+        assert _fd_ptr_free(log_texts(mine.stderr)) == _fd_ptr_free(log_texts(theirs.stderr))
+
+
+def test_ioctl_acts(tmp_path):
+    """FIONBIO (0x5421, int pointer) on stdin: the kernel takes it and the relay goes on."""
+    import subprocess
+    from conftest import PYSOCAT
+    r = subprocess.run(PYSOCAT + ["-u", "-,ioctl-intp=0x5421:1", f"CREATE:{tmp_path}/o"],
+                       input=b"data\n", capture_output=True, timeout=20)
+    assert r.returncode == 0 and (tmp_path / "o").read_bytes() == b"data\n"
+
+
+def _lsattr(path):
+    import subprocess
+    r = subprocess.run(["lsattr", "-d", str(path)], capture_output=True, text=True)
+    return r.stdout.split()[0] if r.returncode == 0 else None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chattr flags)")
+def test_fs_flags_set_and_clear(tmp_path):
+    f = tmp_path / "attr.txt"
+    r = run_pysocat18("-u", "-", f"CREATE:{f},nodump,ext2-noatime", input=b"x\n")
+    if r.returncode and b"Operation not supported" in r.stderr:
+        pytest.skip("this file system has no chattr flags")
+    assert r.returncode == 0, r.stderr
+    flags = _lsattr(f)
+    assert "d" in flags and "A" in flags
+    r = run_pysocat18("-u", "-", f"OPEN:{f},fs-nodump=0,append", input=b"y\n")
+    assert r.returncode == 0, r.stderr
+    flags = _lsattr(f)
+    assert "d" not in flags and "A" in flags
+    assert f.read_bytes() == b"x\ny\n"
+
+
+@needs_socat18
+def test_siocspgrp_error_as_socat18():
+    args = ("-T", "0.1", "UDP4-DATAGRAM:127.0.0.1:9,siocspgrp=999999999", "-")
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.returncode == theirs.returncode
+    assert _fd_ptr_free(log_texts(mine.stderr)) == _fd_ptr_free(log_texts(theirs.stderr))

@@ -15,3 +15,4 @@ from . import readline  # noqa: F401  READLINE (history, prompt, noprompt, noech
 from . import shell  # noqa: F401  SHELL (shell=)
 from . import posixmq  # noqa: F401  POSIXMQ (mq-prio, mq-flush, mq-maxmsg, mq-msgsize)
 from . import context  # noqa: F401  netns, chdir (1.8: while the address opens)
+from . import ioctl  # noqa: F401  ioctl-*, fiosetown, siocspgrp, fs-* (chattr flags)

@@ -236,6 +236,12 @@ def _log_setting(row: OptDef, val) -> None:
         LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:{val[2]}')
     elif row.type in ("INT:INT:BIN", "INT:INT:STRING"):
         LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:...')
+    elif row.type in ("INT:INT", "INT:INTP"):
+        LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}')
+    elif row.type == "INT:BIN":
+        LOG.info(f'setting option "{row.name}" to {val[0]}:...')
+    elif row.type == "INT:STRING":
+        LOG.info(f'setting option "{row.name}" to {val[0]}:"{val[1]}"')
     elif row.type == "LINGER":
         LOG.info(f'setting option "{row.name}" to {{1,{val}}}')
     elif row.type in ("TIMEVAL", "TIMESPEC", "BIN", "IP4NAME"):
