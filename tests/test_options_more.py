@@ -169,3 +169,32 @@ def test_siocspgrp_error_as_socat18():
     mine, theirs = run_pysocat18(*args), run_socat18(*args)
     assert mine.returncode == theirs.returncode
     assert _fd_ptr_free(log_texts(mine.stderr)) == _fd_ptr_free(log_texts(theirs.stderr))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
+def test_early_ownership_only_for_an_existing_file(tmp_path):
+    f = tmp_path / "early.txt"
+    f.write_bytes(b"old\n")
+    f.chmod(0o644)
+    r = run_pysocat("-u", "-", f"OPEN:{f},perm-early=0600,user-early=65534,gid-e=65534,append",
+                    input=b"new\n")
+    assert r.returncode == 0, r.stderr
+    st = f.stat()
+    assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o600, 65534, 65534)
+    assert f.read_bytes() == b"old\nnew\n"
+    # a file that does not exist yet: the early options are dropped, as socat drops them
+    g = tmp_path / "new.txt"
+    r = run_pysocat18("-u", "-", f"CREATE:{g},perm-early=0600,uid-e=65534", input=b"x\n")
+    assert r.returncode == 0, r.stderr
+    assert g.stat().st_uid == 0 and g.stat().st_mode & 0o777 != 0o600
+
+
+@needs_socat
+@needs_socat18
+def test_early_perm_error_as_both():
+    for run, ref in ((run_pysocat18, run_socat18), (run_pysocat, run_socat)):
+        args = ("-u", "-", "OPEN:/proc/self/status,perm-early=0600")
+        mine, theirs = run(*args), ref(*args)
+        assert mine.returncode == theirs.returncode == 1
+        assert log_texts(mine.stderr) == log_texts(theirs.stderr) == [
+            'E chmod("/proc/self/status", 0600): Operation not permitted']

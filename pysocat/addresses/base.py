@@ -90,7 +90,38 @@ def apply_named_early(path: str, opts) -> bool:
     mask = opts.get("umask")
     if mask is not None:
         os.umask(mask)
+    if exists:                  # socat: PREOPEN's named options only for a file that exists
+        _named_preopen(path, opts)
+    else:
+        for name in _PREOPEN_NAMED:
+            opts.get(name)      # dropped, as socat's dropopts()
     return exists
+
+
+_PREOPEN_NAMED = ("user-early", "group-early", "perm-early")
+
+
+def _named_preopen(path: str, opts) -> None:
+    """user-early, group-early, perm-early in the order given (applyopts_named)."""
+    for it in opts.items:
+        if it.row.name not in _PREOPEN_NAMED:
+            continue
+        it.used = True
+        try:
+            if it.row.name == "perm-early":
+                os.chmod(path, it.value)
+            elif it.row.name == "user-early":
+                os.chown(path, it.value, -1)
+            else:
+                os.chown(path, -1, it.value)
+        except OSError as e:
+            if it.row.name == "perm-early":
+                call = f'chmod("{path}", 0{it.value:03o})'
+            elif it.row.name == "user-early":
+                call = f'chown("{path}", {it.value}, -1)'
+            else:
+                call = f'chown("{path}", -1, {it.value})'
+            raise SocatError(f"{call}: {e.strerror}") from None
 
 
 def apply_named_late(ep: Endpoint, path: str, opts) -> None:

@@ -64,6 +64,12 @@ opt("perm-late", "MODE_T", "FD", "LATE", ("fchmod",), "permission bits, set late
 opt("user", "UID_T", "FD,NAMED", "FD", ("fchown", "uid"), "owner of the file", ("owner", "uid"), nick="uid")
 opt("user-late", "UID_T", "FD", "LATE", ("fchown", "uid"), "owner, set late", ("uid-l",), nick="uid-l")
 opt("group", "GID_T", "FD,NAMED", "FD", ("fchown", "gid"), "group of the file", ("gid",), nick="gid")
+opt("user-early", "UID_T", "NAMED", "PREOPEN", ("addr",),
+    "owner of an existing file, set before it is opened", ("uid-e",))
+opt("group-early", "GID_T", "NAMED", "PREOPEN", ("addr",),
+    "group of an existing file, set before it is opened", ("gid-e",))
+opt("perm-early", "MODE_T", "NAMED", "PREOPEN", ("addr",),
+    "permission bits of an existing file, set before it is opened")
 opt("group-late", "GID_T", "FD", "LATE", ("fchown", "gid"), "group, set late", ("gid-l",), nick="gid-l")
 opt("shut-none", "CONST", "FD", "INIT", ("addr",), "do not half-close this side at EOF", help18=OFFSET)
 opt("shut-down", "CONST", "FD", "INIT", ("addr",), "half-close with shutdown(2)", help18=OFFSET)
