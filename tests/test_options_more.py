@@ -198,3 +198,22 @@ def test_early_perm_error_as_both():
         assert mine.returncode == theirs.returncode == 1
         assert log_texts(mine.stderr) == log_texts(theirs.stderr) == [
             'E chmod("/proc/self/status", 0600): Operation not permitted']
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (TUN)")
+def test_interface_mtu_of_a_tun():
+    from conftest import PYSOCAT
+    from netns import Netns, have_netns, wait_for
+    if not have_netns():
+        pytest.skip("needs iproute2 and /dev/net/tun")
+    with Netns("m") as ns:
+        v18 = ("env", "PYSOCAT_COMPAT=1.8.1.3") + tuple(PYSOCAT)
+        p = ns.spawn(*v18, "-d", "-d", "TUN:10.77.0.1/24,iff-up,if-mtu=1400,tun-name=tunm", "-")
+        assert wait_for(lambda: "mtu 1400" in ns.link("tunm"), timeout=10), ns.finish(p)[1]
+        ns.finish(p)
+        r = ns.run(*v18, "-T", "0.2", "TUN:10.77.0.1/24,if-mtu=100000,tun-name=tunn", "-")
+        assert r.returncode == 1
+        assert re.fullmatch(r"E xio_netlink_mtu\(index=\d+, mtu=100000\): rtnetlink: "
+                            r"Invalid argument", log_texts(r.stderr)[-1])
+    r = run_pysocat("TUN:10.77.0.1/24,if-mtu=1400", "-")
+    assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "if-mtu"']

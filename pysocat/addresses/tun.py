@@ -174,7 +174,7 @@ def _setup(fd, opts, params):
         setm, clear = _iff_masks(opts)
         network = parse_network_ip4(params[0]) if params else None
         _configure(helper, ifr[:IFNAMSIZ], ifname, network, params[0] if params else "",
-                   setm, clear)
+                   setm, clear, opts.get("interface-mtu"))
     except BaseException:
         helper.close()
         raise
@@ -197,8 +197,9 @@ def _ifreq_in4(rawname: bytes, addr: bytes) -> bytes:
     return struct.pack("16sHH4s8x8x", rawname, socket.AF_INET, 0, addr)
 
 
-def _configure(helper, rawname, ifname, network, text, setm, clear):
-    """Address, netmask and flags of the new interface: socat's ioctls (xio-tun.c)."""
+def _configure(helper, rawname, ifname, network, text, setm, clear, mtu=None):
+    """Address, netmask and flags of the new interface: socat's ioctls (xio-tun.c);
+    1.8's interface-mtu through rtnetlink, as socat sets it."""
     hfd = helper.fileno()
     if network is not None:
         addr, bits, maskb = network
@@ -228,6 +229,21 @@ def _configure(helper, rawname, ifname, network, text, setm, clear):
         raise SocatError(f'ioctl({hfd}, SIOCSIFFLAGS, {{"{ifname}", {signed}}}: '
                          f"{e.strerror}") from None
     LOG.debug(f'"{ifname}": resulting flags: 0x{_get_flags(helper, rawname, ifname):x}')
+    if mtu is not None:
+        set_mtu(socket.if_nametoindex(ifname), mtu)
+
+
+def set_mtu(idx: int, mtu: int) -> None:
+    """interface-mtu (1.8): the interface's MTU through rtnetlink (xio_netlink_mtu)."""
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    LOG.info(f"Setting interface {idx} MTU to {mtu} using netlink")
+    with IPRoute() as ipr:
+        try:
+            ipr.link("set", index=idx, mtu=mtu)
+        except NetlinkError as e:
+            raise SocatError(f"xio_netlink_mtu(index={idx}, mtu={mtu}): rtnetlink: "
+                             f"{os.strerror(e.code)}") from None
 
 
 def _tun_steps(ctx):

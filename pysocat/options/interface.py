@@ -30,6 +30,9 @@ opt("tun-device", "STRING", "INTERFACE", "OPEN", ("addr",),
     "the TUN cloning device (default /dev/net/tun)")
 opt("tun-name", "STRING", "INTERFACE", "FD", ("addr",),
     "name of the network interface to create")
+opt("interface-mtu", "UINT", "INTERFACE", "LATE", ("addr",),
+    "the MTU of the new interface (set through rtnetlink)", ("if-mtu",), nick="if-mtu",
+    since="1.8")
 opt("tun-type", "STRING", "INTERFACE", "FD", ("addr",),
     "tun (IP packets, default) or tap (Ethernet frames)", choices=("tun", "tap"))
 opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
