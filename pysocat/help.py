@@ -149,7 +149,7 @@ def group_list(gs) -> list[str]:
 
 
 def _groups(gs) -> str:
-    if not gs and _profile().help_layout == "tabbed":
+    if (not gs or set(gs) == {"ADDR"}) and _profile().help_layout == "tabbed":
         return "(all)"             # 1.8: an option of every address (umask, chdir)
     return ",".join(group_list(gs))
 
@@ -251,8 +251,10 @@ def option_line(row, name=None) -> str:
     if _profile().help_layout == "tabbed":
         head = f"      {name}"
         g = f"groups={groups}"
+        # socat pads after the group names it printed: none for "(all)"
+        glen = len("groups=") if groups == "(all)" else len(g)
         p = f"phase={phase}"
-        return (f"{head}{_tabs(len(head), 16)}\t{g}{_tabs(len(g), 24)}"
+        return (f"{head}{_tabs(len(head), 16)}\t{g}{_tabs(glen, 24)}"
                 f"{p}{_tabs(len(p), 24)}type={vtype}")
     return f"      {name}\tgroups={groups}\tphase={phase}\ttype={vtype}"
 
