@@ -104,3 +104,59 @@ def test_netns_tun_overlay_in_one_command_per_host():
             for p in procs:
                 p.kill()
                 p.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("srv,cli", [("UNIX-RECVFROM", "UNIX-SENDTO"), ("UNIX-LISTEN", "UNIX-CONNECT"),
+                                     ("UNIX-LISTEN", "UNIX-CLIENT"),
+                                     ("ABSTRACT-RECVFROM", "ABSTRACT-SENDTO")])
+def test_bind_tempname_lets_forked_clients_coexist(tmp_path, srv, cli):
+    """socat 1.8 test.sh *_BIND_TEMPNAME: two concurrent clients of a fork relay to
+    one UNIX service, each child bound to its own random name (XXXXXX)."""
+    from netns import wait_for
+    from sockhelp import free_port
+    env = {**os.environ, "PYSOCAT_COMPAT": "1.8.1.3"}
+    s0 = f"{tmp_path}/s0"
+    (tmp_path / "s1.XXXXXX").touch()          # the pattern itself must not be taken
+    port = free_port()
+    procs = [subprocess.Popen(PYSOCAT + [f"{srv}:{s0},fork", "PIPE"], env=env,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        if not srv.startswith("ABSTRACT"):
+            assert wait_for(lambda: os.path.exists(s0), timeout=10)
+        else:
+            wait_for(lambda: False, timeout=0.5)
+        procs.append(subprocess.Popen(
+            PYSOCAT + [f"TCP4-LISTEN:{port},reuseaddr,fork",
+                       f"{cli}:{s0},bind-tempname={tmp_path}/s1.XXXXXX"],
+            env=env, stderr=subprocess.DEVNULL, start_new_session=True))
+        from sockhelp import _listening
+        import socket
+        assert wait_for(lambda: _listening(port, socket.AF_INET), timeout=10)
+        a = subprocess.Popen(["sh", "-c", f"{{ echo aaa; sleep 1; }} | "
+                                          f"{' '.join(PYSOCAT)} - TCP4:127.0.0.1:{port}"],
+                             stdout=subprocess.PIPE, env=env)
+        wait_for(lambda: False, timeout=0.3)
+        b = run_pysocat18("-", f"TCP4:127.0.0.1:{port}", input=b"bbb\n")
+        out_a, _ = a.communicate(timeout=20)
+        assert (b.returncode, b.stdout) == (0, b"bbb\n"), b.stderr
+        assert out_a == b"aaa\n"
+    finally:
+        import signal
+        for p in procs:        # the fork servers' children too: their own sessions
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=10)
+
+
+@needs_socat18
+@pytest.mark.parametrize("addr", ["UNIX-SENDTO:{d}/x,bind={d}/y,bind-tempname",
+                                  "UNIX-CONNECT:{d}/x,bind={d}/y,bind-tempname",
+                                  "UNIX-CLIENT:{d}/x,bind={d}/y,unix-bind-tempname",
+                                  "UNIX-SENDTO:{d}/x,bind-tempname={d}/nopattern"])
+def test_bind_tempname_errors_as_socat18(tmp_path, addr):
+    args = ("-u", "-", addr.format(d=tmp_path))
+    mine, theirs = run_pysocat18(*args), run_socat18(*args)
+    assert mine.returncode == theirs.returncode == 1
+    assert log_texts(mine.stderr) == log_texts(theirs.stderr)

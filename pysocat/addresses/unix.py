@@ -111,15 +111,47 @@ def _prepare_server(name: str, opts, abstract: bool) -> bool:
     return unlink_close
 
 
-def _client_bind(opts, abstract: bool):
-    """The ``bind`` option of a UNIX client; file options need it."""
+_BOTH = {"connect": "unix-bind-tempnam", "sendto": "bind-tempnam",
+         "client": "unix-bind-tempname"}     # socat's three wordings
+
+
+def _client_bind(opts, abstract: bool, kind: str = "connect"):
+    """The ``bind`` (or 1.8's ``bind-tempname``) of a UNIX client; file options need it."""
     text = opts.get("bind")
+    if opts.has("unix-bind-tempname"):
+        pattern = opts.get("unix-bind-tempname")
+        if text is not None:
+            raise SocatError(f"do not use both options bind and {_BOTH[kind]}")
+        return unix_addr(tempname(pattern, abstract), abstract)
     if text is None:
         for n in _NAMED_OPTS:
             if opts.has(n):
                 raise SocatError(f'Option "{n}" only with bind option')
         return None
     return unix_addr(text, abstract)
+
+
+_TMPCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def tempname(pattern, abstract: bool) -> str:
+    """socat 1.8's xio_tempnam(): XXXXXX becomes six random characters; a file
+    system name is tried until none exists (TMP_MAX times)."""
+    import random
+    if not pattern:
+        pattern = "/tmp/socat-bind.XXXXXX"
+    at = pattern.find("XXXXXX")
+    if len(pattern) < 6 or at < 0:
+        LOG.warn(f'xio_tempnam("{pattern}"): path pattern is not valid')
+        raise SocatError(f'tempnam("{pattern}"): {os.strerror(errno.EINVAL)}')
+    LOG.debug(f'xio_tempnam("{pattern}"): trying path names, suppressing stat() logs')
+    rnd = random.SystemRandom()
+    for _ in range(238328):                      # glibc's TMP_MAX
+        name = (pattern[:at] + "".join(rnd.choice(_TMPCHARS) for _ in range(6))
+                + pattern[at + 6:])
+        if abstract or not os.path.lexists(name):
+            return name
+    raise SocatError(f'tempnam("{pattern}"): {os.strerror(errno.EEXIST)}')
 
 
 def _endpoint(sock, spec, opts, peer=None, local=None, datagram=False):
@@ -197,12 +229,12 @@ class _Client:
     """What UNIX-CONNECT and UNIX-SENDTO share: the peer, the bind address, and
     unlink-close of a bound client socket file (on by default)."""
 
-    def __init__(self, opts, name, abstract):
+    def __init__(self, opts, name, abstract, kind="connect"):
         self.S = S = _sockmod()
         self.pf = S.socket_pf(opts, S.AF_UNIX)
         self.them = unix_addr(name, abstract)
         self.unlink_close = bool(opts.get("unlink-close", 1)) if not abstract else False
-        self.us = _client_bind(opts, abstract)
+        self.us = _client_bind(opts, abstract, kind)
 
     def finish(self, ep, opts):
         us = self.us
@@ -231,7 +263,7 @@ def _local(sock):
 def open_sendto(abstract: bool):
     def opener(ctx, row, spec, opts, params):
         import socket
-        c = _Client(opts, params[0], abstract)
+        c = _Client(opts, params[0], abstract, "sendto")
         sock = c.S.dgram_socket(opts, c.pf, socket.SOCK_DGRAM, 0, c.us)
         ep = _endpoint(sock, spec, opts, c.them, _local(sock), datagram=True)
         ep.sendto = c.them
@@ -300,7 +332,7 @@ def open_client(abstract: bool):
         socktype = opts.get("so-type") or 0
         them = unix_addr(name, abstract)
         unlink_close = bool(opts.get("unlink-close", 0)) if not abstract else False
-        us = _client_bind(opts, abstract)
+        us = _client_bind(opts, abstract, "client")
         from ..versions import ACTIVE
         # 1.8: an abstract name refusing a stream is tried as the next type too
         other = (errno.ECONNREFUSED,) if abstract and ACTIVE.abstract_client_refused_next \

@@ -187,3 +187,8 @@ opt("forever", "BOOL", "RETRY", "INIT", ("addr",), "retry forever")
 opt("interval", "TIMESPEC", "RETRY", "INIT", ("addr",), "seconds between retries", ("intervall",))
 opt("sourceport", "USHORT", "UDP,TCP,SCTP,DCCP,UDPLITE", "LATE", ("addr",), "client: bind this port; server: accept only it", ("sp",), nick="sp")
 opt("lowport", "BOOL", "UDP,TCP,SCTP,DCCP,UDPLITE", "LATE", ("addr",), "client: bind a port below 1024; server: accept only those")
+
+# --- UNIX clients (1.8): bind to a fresh random name -----------------------------
+opt("unix-bind-tempname", "STRING_NULL", "UNIX", "PREOPEN", ("addr",),
+    "bind a UNIX client to a new random name made from this pattern (XXXXXX; "
+    "default /tmp/socat-bind.XXXXXX)", ("bind-tempname",), nick="bind-tempname", since="1.8")
