@@ -160,11 +160,6 @@ def implemented_features() -> set[str]:
     feats |= OWN_FEATURES
     if "STATS" in _profile().version_features and cli_knows(["--statistics"]):
         feats.add("STATS")
-    if "NAMESPACES" in _profile().version_features:
-        from .options import table
-        table.load_all()
-        if "netns" in table.OPTIONS:       # options/context.py: netns=
-            feats.add("NAMESPACES")
     return feats
 
 

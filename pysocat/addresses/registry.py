@@ -26,7 +26,8 @@ FAMILIES = (
 )
 
 # WITH_* features a family provides beyond its address rows (LISTEN, RETRY, …)
-EXTRA_FEATURES: set[str] = set()
+# (NAMESPACES: the netns= option of options/context.py; only 1.8's -V lists it)
+EXTRA_FEATURES: set[str] = {"NAMESPACES"}
 
 ADDRESSES: dict[str, "AddrDef"] = {}   # every name and alias, lower case
 ROWS: list["AddrDef"] = []
