@@ -14,6 +14,7 @@ install:
 	$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat || \
 	  $(PY) -m pip install -q -e '.[test]'
 	$(PY) -m compileall -q pysocat
+	$(PY) -m pysocat -V >/dev/null    # builds the family index (pysocat/addresses/__pycache__)
 	# wheels of the run-time dependencies: tests install the built pysocat wheel
 	# into a fresh venv from here, without asking an index
 	$(PY) -m pip wheel -q -w $(VENV)/wheelhouse 'lark>=1.1' 'pyroute2>=0.7'
