@@ -13,12 +13,18 @@ def comparable(stderr) -> list:
     return sorted(_FDS.sub("#", t) for t in log_texts(stderr))
 
 
-def same18(*args, stdin=b"", timeout=10, env=None):
-    """Run both; the same stdout, exit code and log lines. Returns pysocat's result."""
+def same18(*args, stdin=b"", timeout=10, env=None, unordered=False):
+    """Run both; the same stdout, exit code and log lines. Returns pysocat's result.
+
+    ``unordered``: stdout gathers two directions whose order is a race (in classic
+    too): the same bytes in any order."""
     mine = run_pysocat18(*args, input=stdin, timeout=timeout, env=env)
     theirs = run_socat18(*args, input=stdin, timeout=timeout,
                          **({"env": {**__import__("os").environ, **env}} if env else {}))
-    assert mine.stdout == theirs.stdout
+    if unordered:
+        assert sorted(mine.stdout) == sorted(theirs.stdout)
+    else:
+        assert mine.stdout == theirs.stdout
     assert mine.returncode == theirs.returncode
     assert comparable(mine.stderr) == comparable(theirs.stderr)
     return mine

@@ -102,7 +102,8 @@ def test_receive_fork_a_child_per_message(mq):
         prog = PYSOCAT if run is run_pysocat18 else [SOCAT18]
         cmd = prog + ["-u", f"POSIXMQ-RECEIVE:{q},fork", "-"]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             env={**os.environ, "PYSOCAT_COMPAT": "1.8.1.3"})
+                             env={**os.environ, "PYSOCAT_COMPAT": "1.8.1.3"},
+                             start_new_session=True)
         out = b""
         deadline = time.monotonic() + 15
         try:
@@ -113,8 +114,13 @@ def test_receive_fork_a_child_per_message(mq):
                         break
                     out += chunk
         finally:
-            p.terminate()
-            p.communicate(timeout=10)
+            import signal
+            try:                 # the parent and its children (they hold stdout too)
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=10)
+            p.stdout.close()
         return out
     mine, theirs = _both(fn, mq)
     # the children write concurrently: any order

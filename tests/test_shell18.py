@@ -107,7 +107,9 @@ def test_write_only_child_gets_a_second_then_sigterm(tmp_path):
                            input=b"data\n", capture_output=True, timeout=20,
                            env={**_env(SHELL="/bin/sh"), "PYSOCAT_COMPAT": "1.8.1.3"})
         took = time.monotonic() - start
-        assert r.returncode == 0 and out.read_bytes() == b"data\n"
+        # 0, or 1 when the killed child's SIGCHLD is handled before the exit (1.8's
+        # "child died" W): a race in classic too
+        assert r.returncode in (0, 1) and out.read_bytes() == b"data\n"
         assert "N SIGALRM while waiting for wo child process to die, killing it now" in \
             log_texts(r.stderr)
         assert 0.9 <= took < 4
