@@ -15,7 +15,7 @@ import _signal as signal  # the C module: signal.py imports enum (~5 ms of start
 import sys
 
 from .errors import RetryLater, SocatError
-from .log import FATAL, LOG, NOTICE
+from .log import FATAL, LOG
 
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
              "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
@@ -241,8 +241,7 @@ def _install_signals():
 
 def _exit_error(text: str, err: SocatError | None = None) -> int:
     LOG.error(text)
-    if LOG.level <= NOTICE:
-        LOG.notice("exit(1)")
+    LOG.exit_notice(1)
     if err is not None:
         err.run_at_exit()       # socat's xioexit(): after "exit(1)"
     return 1

@@ -36,6 +36,7 @@ class Logger:
         self.syslog_facility: int | None = None
         self.mixed = False
         self.callback: Callable[[int, str], None] | None = None  # API hook
+        self.shutup = 0                # children-shutup: lowers every severity
 
     # configuration ----------------------------------------------------
     def set_default_level(self, level: int) -> None:
@@ -73,6 +74,7 @@ class Logger:
         return level >= self.level
 
     def msg(self, level: int, text: str) -> None:
+        level -= self.shutup           # socat's diagopts.shutup (a forked child)
         if level < self.level:
             return
         if self.callback is not None:
@@ -118,6 +120,11 @@ class Logger:
 
     def error(self, text: str) -> None:
         self.msg(ERROR, text)
+
+    def exit_notice(self, status: int) -> None:
+        """socat's "N exit(N)": written as N whatever children-shutup lowers."""
+        if NOTICE >= self.level:
+            (self.callback or self.emit)(NOTICE, f"exit({status})")
 
     def fatal(self, text: str) -> None:
         self.msg(FATAL, text)

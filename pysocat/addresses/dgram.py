@@ -365,10 +365,10 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         raise
     listening(ctx, sock)
     LOG.info("starting recvfrom loop")
-    waiter = _ChildWaiter() if dofork and not trigger else None
+    waiter = _ChildWaiter(S.children_shutup(opts)) if dofork and not trigger else None
     mgr = None
     if trigger:
-        mgr = S.ForkManager()
+        mgr = S.ForkManager(shutup=S.children_shutup(opts))
         mgr.install()
     while True:
         LOG.info("Recvfrom: Checking/waiting for next packet")
@@ -441,7 +441,8 @@ class _ChildWaiter:
     children are reaped, so none of them stays a zombie.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shutup: int = 0) -> None:
+        self.shutup = shutup        # children-shutup
         self.sigs = {signal.SIGUSR1, signal.SIGCHLD}
         signal.pthread_sigmask(signal.SIG_BLOCK, self.sigs)
         self._wake = None
@@ -515,7 +516,7 @@ class _ChildWaiter:
         def in_child():
             self._undo()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.sigs)
-        pid = S.fork_server_child(in_child)
+        pid = S.fork_server_child(in_child, self.shutup)
         if pid:
             self.waitingfor = pid
         return pid

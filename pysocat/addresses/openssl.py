@@ -706,7 +706,7 @@ def open_connect(ctx, row, spec, opts, params):
     policy = S.RetryPolicy.from_opts(opts)
     if opts.has("max-children"):
         opts.get("max-children")
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     LOG.info("starting connect loop")
@@ -760,7 +760,7 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
     maxchildren = int(opts.get("max-children", 0) or 0)
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     LOG.info("starting connect loop")

@@ -102,7 +102,7 @@ def _open_via(ctx, opts, server: str, port: str, handshake, announce: str, row=N
     dofork = bool(opts.get("fork"))
     if opts.has("max-children"):
         opts.get("max-children")
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     while True:
@@ -149,7 +149,7 @@ def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
     maxchildren = int(opts.get("max-children", 0) or 0)
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     while True:

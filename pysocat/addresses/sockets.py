@@ -815,8 +815,9 @@ class ForkManager:
     child undoes the parent's signal setup.
     """
 
-    def __init__(self, max_children: int = 0) -> None:
+    def __init__(self, max_children: int = 0, shutup: int = 0) -> None:
         self.max_children = max_children
+        self.shutup = shutup        # children-shutup: the children log lower
         self.polling = False
         self.children: set[int] = set()
         self._wake_r = self._wake_w = -1
@@ -946,7 +947,7 @@ class ForkManager:
                     obj.close() if hasattr(obj, "close") else os.close(obj)
                 except OSError:
                     pass
-        pid = fork_server_child(in_child)
+        pid = fork_server_child(in_child, self.shutup)
         if pid:
             self.children.add(pid)
         return pid
@@ -961,10 +962,16 @@ def first_child() -> bool:
     return not _FORKED_OFF[0]
 
 
-def fork_server_child(in_child) -> int:
+def children_shutup(opts) -> int:
+    """children-shutup[=N] (1.8): how many levels a forked child's messages drop."""
+    return int(opts.get("children-shutup", 0) or 0)
+
+
+def fork_server_child(in_child, shutup: int = 0) -> int:
     """socat's xio_fork() for servers: stderr flushed, fork, ``in_child()`` run in
     the child before its "just born" line and SOCAT_PID/SOCAT_PPID; the parent
-    logs "forked off child process". Returns 0 in the child, the pid in the parent."""
+    logs "forked off child process". Returns 0 in the child, the pid in the parent.
+    ``shutup`` (children-shutup) lowers the child's messages from then on."""
     import sys
     try:
         sys.stderr.flush()
@@ -980,6 +987,7 @@ def fork_server_child(in_child) -> int:
         LOG.info(f"just born: child process {me}")
         set_env("PID", str(me))
         set_env("PPID", str(os.getppid()))
+        LOG.shutup = shutup
         return 0
     _FORKED_OFF[0] = True
     LOG.notice(f"forked off child process {pid}")
@@ -1125,7 +1133,7 @@ def connect_loop(ctx, opts, family: int, socktype: int, proto: int, them: SockAd
     dofork = bool(opts.get("fork"))
     if opts.has("max-children"):
         opts.get("max-children")
-    mgr = ForkManager() if dofork else None
+    mgr = ForkManager(shutup=children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     LOG.info("starting connect loop")
@@ -1193,7 +1201,7 @@ def _listen_accept(ctx, opts, family, socktype, proto, us, range_family,
         e = SocatError("option max-children not allowed without option fork")
         e.retry = False
         raise e
-    mgr = ForkManager(maxchildren) if dofork else None
+    mgr = ForkManager(maxchildren, children_shutup(opts)) if dofork else None
     lsock = make_socket(opts, family, socktype, proto)
     try:
         apply_phase(opts, lsock, "PASTSOCKET")
@@ -1621,7 +1629,7 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
     """
     from ..versions import ACTIVE
     dofork = bool(opts.get("fork"))
-    mgr = ForkManager() if dofork else None
+    mgr = ForkManager(shutup=children_shutup(opts)) if dofork else None
     usr1 = [False]
     trigger = ACTIVE.recvfrom_fork_trigger
     if mgr is not None and trigger:

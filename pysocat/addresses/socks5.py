@@ -273,7 +273,7 @@ def _open(command):
                 password = ""
         # socat's notice, its typo included
         LOG.notice(f"opening connection to {host}:{tport} vis socks5 server {server}:{sport}")
-        mgr = S.ForkManager() if dofork else None
+        mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
         if mgr is not None:
             mgr.install()
         head = spec.head

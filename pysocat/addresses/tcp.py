@@ -136,7 +136,7 @@ def _ipapp_connect18(ctx, row, spec, opts, params, pf, socktype, proto):
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
     maxchildren = int(opts.get("max-children", 0) or 0)
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     S.LOG.info("starting connect loop")

@@ -153,7 +153,7 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     if not dofork and maxchildren:
         raise SocatError("option max-children not allowed without option fork")
     checker = peer_check(opts, pf, opts.get("sourceport"), bool(opts.get("lowport")))
-    mgr = S.ForkManager(maxchildren) if dofork else None
+    mgr = S.ForkManager(maxchildren, S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     reuse = opts.get("so-reuseaddr")

@@ -201,7 +201,7 @@ def _connect_loop(ctx, opts, pf, socktype, them, us):
     S = _sockmod()
     policy = S.RetryPolicy.from_opts(opts)
     dofork = bool(opts.get("fork"))
-    mgr = S.ForkManager() if dofork else None
+    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
     while True:

@@ -172,6 +172,9 @@ opt("backlog", "INT", "LISTEN", "LISTEN", ("addr",), "length of the listen queue
 opt("accept-timeout", "TIMEVAL", "LISTEN", "LISTEN", ("addr",), "exit when no connection comes within this time", ("listen-timeout",), nick="listen-timeout")
 opt("fork", "BOOL", "CHILD", "PASTACCEPT", ("addr",), "a child process for every connection")
 opt("max-children", "INT", "CHILD", "PASTACCEPT", ("addr",), "at most this many children at once", ("maxchildren",))
+opt("children-shutup", "INT", "CHILD", "PASTACCEPT", ("addr",),
+    "a forked child logs every message this many levels lower (1 without a value: E as W)",
+    nick="child-shutup", since="1.8")
 opt("range", "STRING", "RANGE", "ACCEPT", ("addr",), "accept only peers in this network")
 opt("tcpwrappers", "STRING_NULL", "RANGE", "ACCEPT", ("addr",),
     "check peers against hosts.allow/hosts.deny (hosts_access(5)) as this daemon",
