@@ -99,3 +99,59 @@ def test_children_shutup_is_unknown_in_17():
         r = run("-u", "FILE:/dev/null", "UNIX-LISTEN:/nonexistent/x,fork,children-shutup")
         assert r.returncode == 1
         assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "children-shutup"']
+
+
+# --- http-version (PROXY) -----------------------------------------------------------
+@needs_socat18
+@pytest.mark.parametrize("version", ["1.1", "2.0", ""])
+def test_http_version_is_the_connect_requests(version):
+    """test.sh PROXY_HTTPVERSION: the CONNECT line carries HTTP/<version>."""
+    from test_proxy import OK, FakeProxy
+    seen = []
+    for run in (run_socat18, run_pysocat18):
+        p = FakeProxy("http", OK)
+        try:
+            r = run("-", f"PROXY:127.0.0.1:127.0.0.1:1000,proxyport={p.port},"
+                    f"http-version={version}", input=b"hello\n")
+            assert (r.returncode, r.stdout) == (0, b"hello\n"), r.stderr
+            seen.append(p.requests)
+        finally:
+            p.close()
+    assert seen[0] == seen[1] == [f"CONNECT 127.0.0.1:1000 HTTP/{version}\r\n\r\n".encode()]
+
+
+@needs_socat18
+def test_http_version_default_is_10():
+    from test_proxy import OK, FakeProxy
+    p = FakeProxy("http", OK)
+    try:
+        r = run_pysocat18("-", f"PROXY:127.0.0.1:127.0.0.1:1000,proxyport={p.port}",
+                          input=b"x")
+        assert r.stdout == b"x"
+        assert p.requests == [b"CONNECT 127.0.0.1:1000 HTTP/1.0\r\n\r\n"]
+    finally:
+        p.close()
+
+
+@needs_socat18
+def test_http_version_too_long_for_the_request_buffer():
+    from test_proxy import FakeProxy
+    out = []
+    for run in (run_socat18, run_pysocat18):
+        p = FakeProxy("http", None)
+        try:
+            r = run("-", f"PROXY:127.0.0.1:127.0.0.1:1000,proxyport={p.port},"
+                    f"http-version={'9' * 260}")
+            out.append((r.returncode, r.stdout, log_texts(r.stderr)))
+        finally:
+            p.close()
+    assert out[0] == out[1] == (
+        1, b"", ["E _xioopen_proxy_connect(): PROXY CONNECT buffer too small"])
+
+
+@needs_socat
+def test_http_version_is_unknown_in_17():
+    for run in (run_socat, run_pysocat):
+        r = run("-", "PROXY:127.0.0.1:127.0.0.1:1000,proxyport=1,http-version=1.1")
+        assert r.returncode == 1
+        assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "http-version"']

@@ -243,10 +243,17 @@ def _target_addr(host: str, port: str, doresolve: bool) -> str:
     return sa.addr[0]
 
 
-def _http_handshake(sock, target: str, tport: int, auth, ignorecr: bool) -> None:
-    request = f"CONNECT {target}:{tport} HTTP/1.0\r\n"
-    LOG.info(f'sending "{S.sanitize(request.encode())}"')
-    _send(sock, request.encode("latin-1"))
+CONNLEN = 281      # socat's buffer for the request line, its NUL included
+
+
+def _http_handshake(sock, target: str, tport: int, auth, ignorecr: bool,
+                    version: str = "1.0") -> None:
+    request = f"CONNECT {target}:{tport} HTTP/{version}\r\n"
+    raw = os.fsencode(request)      # the bytes of the command line
+    if len(raw) >= CONNLEN:
+        raise SocatError("_xioopen_proxy_connect(): PROXY CONNECT buffer too small")
+    LOG.info(f'sending "{S.sanitize(raw)}"')
+    _send(sock, raw)
     if auth is not None:
         header = "Proxy-authorization: Basic " + _b64(auth)
         LOG.info(f'sending "{header}\\r\\n"')
@@ -315,11 +322,14 @@ def open_proxy(ctx, row, spec, opts, params):
     port = opts.get("proxyport") or "8080"
     ignorecr = bool(opts.get("ignorecr"))
     doresolve = bool(opts.get("proxy-resolve"))
+    version = opts.get("http-version")          # 1.8; socat's default "1.0"
+    version = "1.0" if version is None else version
     auth = _proxy_auth(opts)
     target = _target_addr(host, tport_text, doresolve)
     tport = parseport(tport_text)
     sock, them = _open_via(ctx, opts, server, port,
-                           lambda s: _http_handshake(s, target, tport, auth, ignorecr),
+                           lambda s: _http_handshake(s, target, tport, auth, ignorecr,
+                                                       version),
                            f"opening connection to {target}:{tport} via proxy {server}:{port}",
                            row, "proxy", f"{spec.head}:{server}:...,proxyport={port}")
     LOG.notice(f"successfully connected to {target}:{tport} via proxy {server}:{port}")

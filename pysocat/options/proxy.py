@@ -6,6 +6,8 @@ from .table import opt
 
 opt("proxyport", "STRING", "HTTP", "LATE", ("addr",), "port of the HTTP proxy (default 8080)")
 opt("ignorecr", "BOOL", "HTTP", "LATE", ("addr",), "proxy answer lines may end with LF only")
+opt("http-version", "STRING", "HTTP", "LATE", ("addr",),
+    "the HTTP version of the CONNECT request (default 1.0)", since="1.8")
 opt("proxy-resolve", "BOOL", "HTTP", "LATE", ("addr",),
     "resolve the target here and send its IPv4 address", ("resolve", "resolv"), nick="resolve")
 opt("proxy-authorization", "STRING", "HTTP", "LATE", ("addr",),
