@@ -332,7 +332,7 @@ def help_text(level: int) -> str:
     return "".join(out)
 
 
-_TYPE_NAMES = {"UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNSIGNED-LONG",
+_TYPE_NAMES = {"INT3": "INT[3]", "UINT": "UNSIGNED-INT", "USHORT": "UNSIGNED-SHORT", "ULONG": "UNSIGNED-LONG",
                "TIMEVAL": "STRUCT-TIMEVAL", "TIMESPEC": "STRUCT-TIMESPEC",
                "LINGER": "STRUCT-LINGER", "STRING_NULL": "STRING-NULL"}
 

@@ -115,6 +115,9 @@ def address_options() -> str:
                 extra += f", groups {', '.join(group_list(row.groups))}"
             if row.aliases:
                 extra += "; also " + ", ".join(sorted(row.aliases))
+            if row.aliases18:
+                extra += (f"; since socat 1.8 also {', '.join(sorted(row.aliases18))}"
+                          " (unknown under --compat=1.7.4.4)")
             if row.since:
                 extra += f"; new in socat {row.since} (unknown under --compat=1.7.4.4)"
             out.append(esc(extra + "."))

@@ -155,6 +155,9 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      True, False, "xioopen.c"),
     ("new_options", "the address options new in 1.8 (netns, chdir, ai-*, ...)",
      True, False, "xioopts.c"),
+    ("int3_type_number", "the number socat's option parser reports for the value type "
+     "INT[3] it does not implement (so-peercred: 'unimplemented type N')",
+     18, 17, "xioopts.h:50, xioopts.c:2833"),
 )]
 _BY_NAME = {b.name: b for b in BEHAVIOURS}
 

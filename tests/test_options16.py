@@ -155,3 +155,117 @@ def test_http_version_is_unknown_in_17():
         r = run("-", "PROXY:127.0.0.1:127.0.0.1:1000,proxyport=1,http-version=1.1")
         assert r.returncode == 1
         assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "http-version"']
+
+
+# --- tcp-md5sig, so-peercred: what socat does with them -----------------------------
+def _both(args, version):
+    """(rc, log) of classic and of pysocat under that version's profile."""
+    if version == "1.8":
+        return [(r.returncode, log_texts(r.stderr)) for r in
+                (run_socat18(*args), run_pysocat18(*args))]
+    return [(r.returncode, log_texts(r.stderr)) for r in (run_socat(*args), run_pysocat(*args))]
+
+
+@pytest.mark.parametrize("version", ["1.8", "1.7"])
+def test_tcp_md5sig_is_a_setsockopt_with_an_int(version):
+    if (SOCAT18 if version == "1.8" else SOCAT) is None:
+        pytest.skip("classic socat missing")
+    port = free_port()
+    theirs, ours = _both(["-u", "/dev/null", f"TCP-LISTEN:{port},tcp-md5sig=1"], version)
+    from sockhelp import norm
+    assert (ours[0], norm(ours[1])) == (theirs[0], norm(theirs[1])) == (
+        1, ["E setsockopt(FD, 6, 14, {1}, 4): Invalid argument"])
+
+
+@pytest.mark.parametrize("version,number", [("1.8", 18), ("1.7", 17)])
+@pytest.mark.parametrize("name", ["so-peercred=1:2:3", "peercred"])
+def test_so_peercred_is_socats_unimplemented_type(version, number, name):
+    if (SOCAT18 if version == "1.8" else SOCAT) is None:
+        pytest.skip("classic socat missing")
+    got = _both(["-u", "/dev/null", f"UNIX-LISTEN:/nonexistent/x,{name}"], version)
+    assert got == [(1, [f'E parseopts_table(): internal error on option "so-peercred": '
+                        f'unimplemented type {number}'])] * 2
+
+
+# --- openssl-egd, min-/max-proto-version --------------------------------------------
+@pytest.mark.parametrize("version", ["1.8", "1.7"])
+def test_openssl_egd_is_a_debug_line_without_rand_egd(version):
+    if (SOCAT18 if version == "1.8" else SOCAT) is None:
+        pytest.skip("classic socat missing")
+    port = free_port()
+    got = _both(["-d", "-d", "-d", "-d", "-u", f"OPENSSL-LISTEN:{port},egd=/nonexistent,"
+                 "verify=0,cert=/nonexistent.pem", "/dev/null"], version)
+    for rc, log in got:
+        assert rc == 1
+        keep = [t for t in log if "egd" in t.lower() or t.startswith("E ")]
+        assert [t for t in keep if not t.startswith("D argv") and "xioopen(" not in t] == [
+            'I setting option "openssl-egd" to "/nonexistent"',
+            "D RAND_egd() is not available by OpenSSL",
+            "E SSL_CTX_use_certificate_file(): error:80000002:system library::"
+            "No such file or directory"]
+
+
+@pytest.mark.parametrize("name", ["min-proto-version", "max-proto-version"])
+def test_proto_version_aliases_are_new_in_18(name):
+    if SOCAT18 is None or SOCAT is None:
+        pytest.skip("classic socat missing")
+    args = ["-d", "-d", "-d", "-u", f"OPENSSL-LISTEN:{free_port()},{name}=TLS1.2,verify=0,"
+            "cert=/nonexistent.pem", "/dev/null"]
+    for rc, log in _both(args, "1.8"):
+        assert rc == 1
+        assert f'I setting option "openssl-{name}" to "TLS1.2"' in log
+    assert _both(args[3:], "1.7") == [
+        (1, [f'E parseopts_table(): unknown option "{name}"'])] * 2
+
+
+# --- tiocswinsz, termios-setflags (1.8) ---------------------------------------------
+@needs_socat18
+@pytest.mark.parametrize("value,size", [("100:30", b"30 100\r\n"), ("-1:70000", b"65535 0\r\n")])
+def test_tiocswinsz_sets_the_pty_size(value, size):
+    """test.sh TIOCSWINSZ: the program sees <row> <col> of winsz=<col>:<row>."""
+    out = []
+    for run in (run_socat18, run_pysocat18):
+        r = run("/dev/null!!-", f"EXEC:stty size,pty,winsz={value}")
+        out.append((r.returncode, r.stdout, log_texts(r.stderr)))
+    assert out[0] == out[1]
+    assert out[0][:2] == (0, size)
+
+
+@needs_socat18
+def test_tiocswinsz_texts():
+    for args in (["-u", "/dev/null,winsz=1:2", "-"], ["-u", "/dev/null,winsz=1", "-"],
+                 ["-u", "/dev/null,tiocswinsz", "-"]):
+        theirs, ours = _both(args, "1.8")
+        fd = [[re.sub(r"ioctl\(\d+", "ioctl(FD", t) for t in got[1]] for got in (ours, theirs)]
+        assert (ours[0], fd[0]) == (theirs[0], fd[1])
+        assert ours[0] == 1
+
+
+@needs_socat18
+def test_termios_setflags_sets_a_whole_flag_word():
+    out = []
+    for run in (run_socat18, run_pysocat18):
+        r = run("/dev/null!!-", "EXEC:stty -a,pty,setflags=3:0")
+        assert r.returncode == 0
+        out.append(r.stdout)
+    assert out[0] == out[1]
+    assert b"-icanon" in out[0] and b"-echo " in out[0] and b"-isig" in out[0]
+
+
+@needs_socat18
+def test_termios_setflags_word_out_of_range():
+    got = []
+    for run in (run_socat18, run_pysocat18):
+        r = run("-u", "/dev/null", "EXEC:true,pty,setflags=5:0")
+        got.append([t for t in log_texts(r.stderr) if t.startswith("E ")])
+    assert [[re.sub(r"fd=\d+", "fd=N", t) for t in g] for g in got] == [
+        ["E xiotermios_setflags(fd=N, word=5, val=0): word must be 0..3"]] * 2
+
+
+@needs_socat
+@pytest.mark.parametrize("opt", ["winsz=1:2", "setflags=3:0", "tiocswinsz=1:2",
+                                 "termios-setflags=3:0"])
+def test_termios_18_options_unknown_in_17(opt):
+    name = opt.split("=")[0]
+    assert _both(["-u", f"/dev/null,{opt}", "-"], "1.7") == [
+        (1, [f'E parseopts_table(): unknown option "{name}"'])] * 2

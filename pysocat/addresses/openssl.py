@@ -192,6 +192,9 @@ def prepare(opts, server: bool, cert):
     minv = opts.get("openssl-min-proto-version")
     maxv = opts.get("openssl-max-proto-version")
     _delete_cert_info()
+    if opts.get("openssl-egd") is not None:
+        # OpenSSL 3 has no RAND_egd: socat says so at debug level and goes on
+        LOG.debug("RAND_egd() is not available by OpenSSL")
     if pseudo:
         import random
         import time

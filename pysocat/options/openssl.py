@@ -1,10 +1,11 @@
 """Options of the OPENSSL group (OPENSSL, OPENSSL-LISTEN).
 
-All are read by addresses/openssl.py (Python's ssl module). socat's
-openssl-egd and openssl-fips have no row: Python's ssl can do neither
-(OpenSSL 3 has no RAND_egd, and FIPS mode is not reachable), so they are
-"unknown option" rather than silently ignored. openssl-method has no row
-either: socat 1.7.4.4 built against OpenSSL 3 has none.
+All are read by addresses/openssl.py (Python's ssl module). openssl-fips has
+no row: FIPS mode is not reachable from Python's ssl, so it is "unknown
+option" rather than silently ignored. openssl-egd does what socat built
+against OpenSSL 3 does (no RAND_egd there): a debug line, nothing else.
+openssl-method has no row either: socat 1.7.4.4 built against OpenSSL 3 has
+none.
 """
 from .table import OFFSET, opt
 
@@ -15,10 +16,15 @@ opt("openssl-cipherlist", "STRING", _G, _S, ("addr",),
 _PROTO_VERSIONS = ("TLS1", "TLS1.1", "TLS1.2", "TLS1.3")
 opt("openssl-min-proto-version", "STRING", _G, "INIT", ("addr",),
     "lowest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("min-version",),
-    nick="min-version", choices=_PROTO_VERSIONS, help18=OFFSET)
+    nick="min-version", choices=_PROTO_VERSIONS, help18=OFFSET,
+    aliases18=("min-proto-version",))
 opt("openssl-max-proto-version", "STRING", _G, "INIT", ("addr",),
     "highest protocol version: SSL3, TLS1, TLS1.1, TLS1.2, TLS1.3", ("max-version",),
-    nick="max-version", choices=_PROTO_VERSIONS, help18=OFFSET)
+    nick="max-version", choices=_PROTO_VERSIONS, help18=OFFSET,
+    aliases18=("max-proto-version",))
+opt("openssl-egd", "STRING", _G, _S, ("addr",),
+    "socket of an entropy gathering daemon (OpenSSL 3 has no RAND_egd: "
+    "'D RAND_egd() is not available by OpenSSL')", ("egd",), nick="egd")
 opt("openssl-verify", "BOOL", _G, _S, ("addr",),
     "verify the peer's certificate (default 1)", ("verify",), nick="verify")
 opt("openssl-certificate", "STRING", _G, _S, ("addr",),

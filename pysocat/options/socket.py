@@ -142,6 +142,11 @@ def _tcp(name, optname, phase="PASTSOCKET", aliases=(), help="", nick=None):
 
 # --- TCP: SOL_TCP options -------------------------------------------------------
 _tcp("tcp-nodelay", 1, aliases=("nodelay",), help="send small segments at once (no Nagle)", nick="nodelay")
+opt("so-peercred", "INT3", "SOCKET", "PASTSOCKET", ("sockopt", SOL_SOCKET, 17),
+    "SO_PEERCRED (get-only: socat's parser rejects its INT[3] value type)",
+    ("peercred",), nick="peercred")
+_tcp("tcp-md5sig", 14, help="TCP_MD5SIG with an int (the kernel wants a struct tcp_md5sig: "
+     "EINVAL, as in socat)", nick="md5sig")
 _tcp("tcp-maxseg", 2, aliases=("maxseg", "mss"), help="maximum segment size", nick="mss")
 _tcp("tcp-maxseg-late", 2, "CONNECTED", ("maxseg-late", "mss-late"), help="maximum segment size, set late", nick="mss-late")
 _tcp("tcp-cork", 3, aliases=("cork",), help="do not send partial segments", nick="cork")

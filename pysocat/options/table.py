@@ -40,10 +40,14 @@ class OptDef:
     since: str | None = None  # "1.8": new in socat 1.8 (versions.new_options)
     help18: tuple | None = None  # how socat 1.8's -hh lists it where that differs:
     #                              (("name"|"nick"|"phase"|"type", value), …)
+    aliases18: tuple = ()     # aliases new in socat 1.8 (new_options), of an older row
 
     @property
     def names(self) -> tuple:
-        return (self.name,) + self.aliases
+        """The names of the row under the active profile."""
+        if self.aliases18 and not _since_available("1.8"):
+            return (self.name,) + self.aliases
+        return (self.name,) + self.aliases + self.aliases18
 
 
 OPTIONS: dict[str, OptDef] = {}      # every name and alias → row, lower case
@@ -57,7 +61,7 @@ OFFSET = {"phase": "OFFSET"}
 
 
 def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=None,
-        choices=(), since=None, help18=None):
+        choices=(), since=None, help18=None, aliases18=()):
     """Define one option row (called at import time by option modules).
 
     ``nick`` is socat's nickname of the option (second field of its optdesc),
@@ -67,14 +71,15 @@ def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=N
     it is an unknown option and -hh/-hhh leave it out.
     ``help18`` is what socat 1.8's help shows differently, e.g. ``{"phase":
     "OFFSET"}`` for an option 1.8 keeps in its address structure.
+    ``aliases18``: names socat 1.8 added to an older option (unknown under 1.7.4.4).
     """
     if since is not None and since not in SINCE:
         raise AssertionError(f"option {name}: unknown since={since!r}")
     aliases = tuple(aliases)
     row = OptDef(name, vtype, frozenset(groups.split(",")), phase, tuple(apply),
                  help, aliases, nick, tuple(choices), since,
-                 tuple(sorted(help18.items())) if help18 else None)
-    for n in row.names:
+                 tuple(sorted(help18.items())) if help18 else None, tuple(aliases18))
+    for n in (name,) + aliases + tuple(aliases18):
         if n.lower() in OPTIONS:
             raise AssertionError(f"option {n} defined twice")
         OPTIONS[n.lower()] = row
@@ -86,12 +91,19 @@ def opt(name, vtype, groups, phase, apply=("addr",), help="", aliases=(), nick=N
 SINCE = {"1.8": "new_options"}
 
 
-def available(row: OptDef) -> bool:
-    """Whether the active version profile has this option."""
+def _since_available(since: str) -> bool:
+    from .. import versions
+    return bool(getattr(versions.ACTIVE, SINCE[since]))
+
+
+def available(row: OptDef, name: str | None = None) -> bool:
+    """Whether the active version profile has this option (by this name)."""
+    if name is not None and row.aliases18 and name in row.aliases18:
+        if not _since_available("1.8"):
+            return False
     if row.since is None:
         return True
-    from .. import versions
-    return bool(getattr(versions.ACTIVE, SINCE[row.since]))
+    return _since_available(row.since)
 
 
 def rows() -> list:
@@ -138,7 +150,7 @@ class Options:
         for o in specs:
             try:
                 row = OPTIONS.get(o.name.lower())
-                if row is None or not available(row):
+                if row is None or not available(row, o.name.lower()):
                     raise OptionError(f'parseopts_table(): unknown option "{o.name}"')
                 if not (row.groups & groups) and not ignore_groups and \
                         not every_address(row):
@@ -226,7 +238,9 @@ class Options:
 
 
 def _log_setting(row: OptDef, val) -> None:
-    if row.type == "CONST":
+    if row.type in ("INT:ULONG", "INT:INT"):     # socat: %d:%lu, %d:%d
+        LOG.info(f'setting option "{row.name}" to {_sint(val[0])}:{val[1]}')
+    elif row.type == "CONST":
         LOG.info(f'setting option "{row.name}"')
     elif row.type in ("STRING_NULL", "INT_NULL") and val is None:
         LOG.info(f'setting option "{row.name}" to NULL')
@@ -248,6 +262,11 @@ def _log_setting(row: OptDef, val) -> None:
         pass
     else:
         LOG.info(f'setting option "{row.name}" to {val}')
+
+
+def _sint(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 def _sockopt_bytes(vtype: str, value):

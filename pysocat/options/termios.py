@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 import termios as T
 
-from ..errors import SocatError
+from ..errors import OptionError, SocatError
 from ..log import LOG
 from .table import opt, register_applier
+from .values import VALUE_PARSERS
 
 IFLAG, OFLAG, CFLAG, LFLAG = 0, 1, 2, 3
 
@@ -118,6 +119,12 @@ opt("ispeed", "UINT", "TERMIOS", "FD", ("termios", "speed", 0),
     "input speed as a B* constant (cfsetispeed)")
 opt("ospeed", "UINT", "TERMIOS", "FD", ("termios", "speed", 1),
     "output speed as a B* constant (cfsetospeed)")
+opt("tiocswinsz", "INT:INT", "TERMIOS", "FD", ("winsz",),
+    "the size of the (pseudo) terminal: <col>:<row> (TIOCSWINSZ)", ("winsz",), nick="winsz",
+    since="1.8")
+opt("termios-setflags", "INT:ULONG", "TERMIOS", "FD", ("termios", "setflags"),
+    "set one flag word of struct termios: <word>:<flags>, word 0 c_iflag .. 3 c_lflag",
+    ("setflags",), nick="setflags", since="1.8")
 opt("tiocsctty", "BOOL", "TERMIOS", "LATE2", ("ctty",),
     "make the terminal the controlling terminal", ("ctty",), nick="ctty")
 
@@ -163,10 +170,60 @@ def _valid_speed(speed: int) -> bool:
     return not speed & ~T.CBAUD
 
 
+def _int_pair(value, raw: str, name: str):
+    """socat's TYPE_INT_INT / TYPE_INT_ULONG: ``<n>:<m>`` (the separator is skipped)."""
+    from .values import number, strtoul
+    if value is None:
+        raise OptionError(f'option "{raw}": values required')
+    first, rest = strtoul(value, 0)
+    if first is None:
+        raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
+    if rest == "":
+        raise OptionError(f'parseopts(): option "{name}": 2 arguments required')
+    return (first & 0xFFFFFFFF, number(rest[1:], raw))
+
+
+VALUE_PARSERS.setdefault("INT:INT", _int_pair)
+VALUE_PARSERS["INT:ULONG"] = _int_pair
+
+
+def _signed(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _apply_winsz(fd: int, it) -> None:
+    """socat's xiotermios_tiocswinsz(): ioctl(fd, TIOCSWINSZ, {row, col})."""
+    import fcntl
+    import struct
+    col, row = _signed(it.value[0]), _signed(it.value[1])
+    vals = {}
+    for what, v in (("row", row), ("col", col)):
+        if v < 0:
+            LOG.warn(f"xiotermios_tiocswinsz(): {what} {v} is outside range 0..65535, "
+                     "falling back to 0")
+            v = 0
+        elif v > 0xFFFF:
+            LOG.warn(f"xiotermios_tiocswinsz(): {what} {v} is outside range 0..65535, "
+                     "falling back to 65535")
+            v = 0xFFFF
+        vals[what] = v
+    try:
+        fcntl.ioctl(fd, T.TIOCSWINSZ, struct.pack("HHHH", vals["row"], vals["col"], 0, 0))
+    except OSError as e:
+        raise SocatError(f"ioctl({fd}, TIOCSWINSZ, {{ {vals['col']},{vals['row']} }}: "
+                         f"{e.strerror}") from None
+
+
 def _apply_termios(fd: int, it) -> None:
     """tcgetattr, change one thing, tcsetattr(TCSADRAIN) — socat's xiotermios_*."""
     kind = it.row.apply[1]
     args = it.row.apply[2:]
+    if kind == "setflags":
+        word, val = _signed(it.value[0]), it.value[1] & 0xFFFFFFFF
+        if not 0 <= word < 4:
+            raise SocatError(f"xiotermios_setflags(fd={fd}, word={word}, val={val}): "
+                             "word must be 0..3")
     if kind == "value":
         word, mask, shift = args
         v = int(it.value)
@@ -177,7 +234,9 @@ def _apply_termios(fd: int, it) -> None:
     except T.error as e:
         raise SocatError(f"tcgetattr({fd}, 0x{id(it):x}): {os.strerror(e.args[0])}") from None
     cc = attrs[6]
-    if kind == "flag":
+    if kind == "setflags":
+        attrs[word] = val
+    elif kind == "flag":
         word, mask = args
         if it.value:
             attrs[word] |= mask
@@ -239,7 +298,8 @@ def _apply_ctty(fd: int, it) -> None:
 
 register_applier("termios", _apply_termios)
 register_applier("ctty", _apply_ctty)
+register_applier("winsz", _apply_winsz)
 
 
 def is_termios(row) -> bool:
-    return row.apply[0] in ("termios", "ctty")
+    return row.apply[0] in ("termios", "ctty", "winsz")

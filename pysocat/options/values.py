@@ -128,6 +128,10 @@ def parse_value(vtype: str, value: str | None, raw: str, name: str):
         return data
     if vtype in ("INT:INT:INT", "INT:INT:BIN", "INT:INT:STRING"):
         return _int_int_x(vtype, value, raw, name)
+    if vtype == "INT3":     # socat's TYPE_INT3 (so-peercred): its parser has no case
+        from ..versions import ACTIVE
+        raise OptionError(f'parseopts_table(): internal error on option "{name}": '
+                          f'unimplemented type {ACTIVE.int3_type_number}')
     parser = VALUE_PARSERS.get(vtype)
     if parser is not None:
         return parser(value, raw, name)
