@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat,
+from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat,
                       needs_socat18, run_pysocat, run_pysocat18, run_socat, run_socat18)
 from sockhelp import free_port
 
@@ -269,3 +269,41 @@ def test_termios_18_options_unknown_in_17(opt):
     name = opt.split("=")[0]
     assert _both(["-u", f"/dev/null,{opt}", "-"], "1.7") == [
         (1, [f'E parseopts_table(): unknown option "{name}"'])] * 2
+
+
+# --- unix-tightsocklen ----------------------------------------------------------------
+def _abstract_names(prefix: str) -> list:
+    with open("/proc/net/unix") as f:
+        return [line.split()[-1] for line in f.readlines()[1:]
+                if len(line.split()) >= 8 and line.split()[-1].startswith("@" + prefix)]
+
+
+@pytest.mark.parametrize("version", ["1.8", "1.7"])
+@pytest.mark.parametrize("classic", [True, False], ids=["classic", "pysocat"])
+def test_unix_tightsocklen_0_pads_an_abstract_name(version, classic):
+    prog = [SOCAT18 if version == "1.8" else SOCAT] if classic else PYSOCAT
+    if prog[0] is None:
+        pytest.skip("classic socat missing")
+    env = ENV18 if version == "1.8" else ENV17
+    name = f"o16tight{os.getpid()}{int(classic)}{version}"
+    srv = subprocess.Popen(prog + ["-u", f"ABSTRACT-LISTEN:{name},tightsocklen=0", "-"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 10
+        while not _abstract_names(name) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _abstract_names(name) == ["@" + name + "@" * (107 - len(name))]
+        r = subprocess.run(prog + ["-u", "-", f"ABSTRACT-CONNECT:{name}"], input=b"x",
+                           capture_output=True, timeout=10, env=env)
+        assert r.returncode == 1      # the tight name is another name
+        assert log_texts(r.stderr)[-1].endswith("Connection refused")
+        r = subprocess.run(prog + ["-u", "-", f"ABSTRACT-CONNECT:{name},unix-tightsocklen=0"],
+                           input=b"padded", capture_output=True, timeout=10, env=env)
+        assert r.returncode == 0, r.stderr
+        out, _ = srv.communicate(timeout=10)
+        assert out == b"padded"
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.communicate()

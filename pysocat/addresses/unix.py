@@ -25,8 +25,29 @@ def _sockmod():
     return sockets
 
 
+# unix-tightsocklen of the address being opened (socat's para.socket.un.tight)
+_tight = [True]
+
+
+def _tightsocklen(opener):
+    """Run ``opener`` with the address's unix-tightsocklen (default 1) in force."""
+    def wrapped(ctx, row, spec, opts, params):
+        saved = _tight[0]
+        _tight[0] = bool(opts.get("unix-tightsocklen", 1))
+        try:
+            return opener(ctx, row, spec, opts, params)
+        finally:
+            _tight[0] = saved
+    return wrapped
+
+
 def unix_addr(name: str, abstract: bool):
-    """socat's xiosetunix() (tight socklen): a SockAddr for the path/name."""
+    """socat's xiosetunix(): a SockAddr for the path/name.
+
+    unix-tightsocklen=0 gives the whole sun_path: an abstract name is then
+    padded with NULs to 107 bytes (the kernel keeps them: they are part of the
+    name). A file system path ends at its NUL either way.
+    """
     from ..versions import ACTIVE
     S = _sockmod()
     raw = os.fsencode(name)
@@ -38,6 +59,8 @@ def unix_addr(name: str, abstract: bool):
             LOG.warn(f"socket address {len(raw) + 1} characters long, "
                      f"truncating to {SUN_PATH}")
             raw = raw[:SUN_PATH - 1]
+        if not _tight[0]:
+            return S.SockAddr(S.AF_UNIX, b"\0" + raw + bytes(SUN_PATH - 1 - len(raw)))
         return S.SockAddr(S.AF_UNIX, b"\0" + raw)
     if len(raw) > SUN_PATH:
         if not ACTIVE.unix_path_truncates:
@@ -385,19 +408,19 @@ _BASE = "FD,SOCKET,{named}RETRY,UNIX"
 for _prefix, _abstract, _feature in (("unix", False, "UNIX"), ("abstract", True, "ABSTRACT_UNIXSOCKET")):
     _named = "" if _abstract else "NAMED,"
     _g = _BASE.format(named=_named)
-    address(f"{_prefix}-connect", ":<filename>", _g, open_connect(_abstract), _feature,
+    address(f"{_prefix}-connect", ":<filename>", _g, _tightsocklen(open_connect(_abstract)), _feature,
             "connect to a UNIX stream socket", aliases=() if _abstract else ("local",))
     address(f"{_prefix}-listen", ":<filename>", _g.replace("RETRY", "LISTEN,CHILD,RETRY"),
-            open_listen(_abstract), _feature, "accept UNIX stream connections",
+            _tightsocklen(open_listen(_abstract)), _feature, "accept UNIX stream connections",
             aliases=() if _abstract else ("unix-l",))
-    address(f"{_prefix}-sendto", ":<filename>", _g, open_sendto(_abstract), _feature,
+    address(f"{_prefix}-sendto", ":<filename>", _g, _tightsocklen(open_sendto(_abstract)), _feature,
             "send datagrams to a UNIX socket", aliases=() if _abstract else ("unix-send",))
-    address(f"{_prefix}-recv", ":<filename>", _g, open_recv(_abstract), _feature,
+    address(f"{_prefix}-recv", ":<filename>", _g, _tightsocklen(open_recv(_abstract)), _feature,
             "receive datagrams on a UNIX socket")
     address(f"{_prefix}-recvfrom", ":<filename>", _g.replace("RETRY", "CHILD,RETRY"),
-            open_recvfrom(_abstract), _feature,
+            _tightsocklen(open_recvfrom(_abstract)), _feature,
             "receive a datagram, reply to its sender")
-    address(f"{_prefix}-client", ":<filename>", _g, open_client(_abstract), _feature,
+    address(f"{_prefix}-client", ":<filename>", _g, _tightsocklen(open_client(_abstract)), _feature,
             "connect to a UNIX stream, seqpacket or datagram socket",
             aliases=("abstract",) if _abstract else ("unix",))
 

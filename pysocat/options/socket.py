@@ -145,6 +145,9 @@ _tcp("tcp-nodelay", 1, aliases=("nodelay",), help="send small segments at once (
 opt("so-peercred", "INT3", "SOCKET", "PASTSOCKET", ("sockopt", SOL_SOCKET, 17),
     "SO_PEERCRED (get-only: socat's parser rejects its INT[3] value type)",
     ("peercred",), nick="peercred")
+opt("unix-tightsocklen", "BOOL", "UNIX", "PREBIND", ("addr",),
+    "UNIX socket addresses as long as the name (default 1); 0: all of sun_path, so an "
+    "abstract name is padded with NULs", ("tightsocklen",), nick="tightsocklen")
 _tcp("tcp-md5sig", 14, help="TCP_MD5SIG with an int (the kernel wants a struct tcp_md5sig: "
      "EINVAL, as in socat)", nick="md5sig")
 _tcp("tcp-maxseg", 2, aliases=("maxseg", "mss"), help="maximum segment size", nick="mss")
