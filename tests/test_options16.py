@@ -307,3 +307,77 @@ def test_unix_tightsocklen_0_pads_an_abstract_name(version, classic):
         if srv.poll() is None:
             srv.kill()
             srv.communicate()
+
+
+# --- source-specific multicast (1.8) ---------------------------------------------------
+def _filters(path: str, port_args, prog, opt) -> list:
+    """/proc/net/mcfilter* lines while a receiver with ``opt`` runs."""
+    before = open(path).read().splitlines()[1:]
+    srv = subprocess.Popen(prog + ["-u", f"{port_args},{opt}", "-"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV18)
+    try:
+        deadline = time.monotonic() + 10
+        got = []
+        while time.monotonic() < deadline and srv.poll() is None:
+            got = [line.split() for line in open(path).read().splitlines()[1:]
+                   if line not in before]
+            if got:
+                break
+            time.sleep(0.05)
+        return got
+    finally:
+        srv.kill()
+        srv.communicate()
+
+
+@needs_socat18
+@pytest.mark.parametrize("classic", [True, False], ids=["socat18", "pysocat"])
+def test_ip_add_source_membership_joins_for_the_source(classic):
+    prog = [SOCAT18] if classic else PYSOCAT
+    port = free_port(kind=__import__("socket").SOCK_DGRAM)
+    got = _filters("/proc/net/mcfilter", f"UDP4-RECV:{port}", prog,
+                   "source-membership=239.1.2.3:127.0.0.1:127.0.0.5")
+    assert [g[1:] for g in got] == [["lo", "0xef010203", "0x7f000005", "1", "0"]]
+
+
+@needs_socat18
+@pytest.mark.parametrize("classic", [True, False], ids=["socat18", "pysocat"])
+def test_ipv6_join_source_group_joins_for_the_source(classic):
+    from sockhelp import has_ipv6
+    if not has_ipv6():
+        pytest.skip("no IPv6")
+    prog = [SOCAT18] if classic else PYSOCAT
+    port = free_port(__import__("socket").AF_INET6, __import__("socket").SOCK_DGRAM)
+    got = _filters("/proc/net/mcfilter6", f"UDP6-RECV:{port}", prog,
+                   "join-source-group=[ff02::1:3]:lo:[::1]")
+    assert [g[1:] for g in got] == [["lo", "ff020000000000000000000000010003",
+                                     "00000000000000000000000000000001", "1", "0"]]
+
+
+@needs_socat18
+@pytest.mark.parametrize("addr,opt", [
+    ("UDP4-RECV", "source-membership=239.1.2.3:10.99.99.99:127.0.0.5"),
+    ("UDP4-RECV", "ip-add-source-membership=239.1.2.3:127.0.0.1"),
+    ("UDP4-RECV", "add-source-membership=239.1.2.3:127.0.0.1:127.0.0.5:1"),
+    ("UDP6-RECV", "join-source-group=[ff02::1:3]:nosuchif:[::1]"),
+    ("UDP6-RECV", "ipv6-add-source-membership=[ff02::1:3]:lo"),
+])
+def test_source_membership_errors(addr, opt):
+    port = free_port(kind=__import__("socket").SOCK_DGRAM)
+    got = []
+    for run in (run_socat18, run_pysocat18):
+        r = run("-u", f"{addr}:{port},{opt}", "-", timeout=10)
+        got.append((r.returncode, [re.sub(r"setsockopt\(\d+", "setsockopt(FD", t)
+                                   for t in log_texts(r.stderr)]))
+    assert got[0] == got[1]
+    assert got[0][0] == 1
+
+
+@needs_socat
+@pytest.mark.parametrize("opt", ["source-membership=239.1.2.3:127.0.0.1:127.0.0.5",
+                                 "join-source-group=[ff02::1:3]:lo:[::1]"])
+def test_source_membership_unknown_in_17(opt):
+    """Debian's 1.7.4.4 is built without them (no -hhh line): unknown there."""
+    name = opt.split("=")[0]
+    assert _both(["-u", f"UDP6-RECV:1,{opt}", "-"], "1.7") == [
+        (1, [f'E parseopts_table(): unknown option "{name}"'])] * 2

@@ -17,6 +17,7 @@ from .values import VALUE_PARSERS
 SOL_IP, SOL_IPV6 = 0, 41
 IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP = 32, 33, 34, 35
 IPV6_JOIN_GROUP = 20
+IP_ADD_SOURCE_MEMBERSHIP, MCAST_JOIN_SOURCE_GROUP = 39, 46
 
 
 class Mreq:
@@ -54,7 +55,37 @@ def _parse_ip4name(value, raw, name):
     return sa.packed_host()
 
 
+class SourceReq:
+    """<group>:<interface address or name>:<source> (resolved when applied)."""
+
+    def __init__(self, multi: str, param2: str, source: str) -> None:
+        self.multi, self.param2, self.source = multi, param2, source
+
+    def __str__(self) -> str:
+        return "{" + ",".join(f'"{p}"' for p in (self.multi, self.param2, self.source)) + "}"
+
+
+def _parse_source(value, raw, name):
+    """socat's xiotype_ip_add_source_membership / xiotype_ip6_join_source_group."""
+    if value is None:
+        raise OptionError(f'option "{raw}": value required')
+    multi, rest = _split(value)
+    if not rest.startswith(":"):
+        raise OptionError(f"syntax in option {value}: missing ':'")
+    param2, rest = _split(rest[1:])
+    if not rest.startswith(":"):
+        raise OptionError(f"syntax in option {value}: missing ':'")
+    source, rest = _split(rest[1:])
+    if rest:
+        raise OptionError(f"syntax in option {value}: trailing cruft")
+    if name == "ipv6-join-source-group":
+        param2 = param2[:15]          # IF_NAMESIZE with its NUL
+    return SourceReq(multi, param2, source)
+
+
 VALUE_PARSERS["STRUCT-IP_MREQN"] = _parse_mreqn
+VALUE_PARSERS["IP-MREQ-SOURCE"] = _parse_source
+VALUE_PARSERS["GENERIC"] = _parse_source
 VALUE_PARSERS["IP4NAME"] = _parse_ip4name
 
 
@@ -77,6 +108,17 @@ def _in_addr(text, family):
     from ..addresses.sockets import resolve
     sa = resolve(text, None, family, _s.SOCK_DGRAM, 0)
     return sa.packed_host() if sa.family == _s.AF_INET else bytes(4)
+
+
+def _in6_sockaddr(text, family) -> bytes:
+    """A struct sockaddr_storage holding the sockaddr_in6 of ``text`` (port 0)."""
+    from ..addresses.sockets import resolve
+    sa = resolve(text, None, family, _s.SOCK_DGRAM, 0)
+    if sa.family != _s.AF_INET6:
+        return bytes(128)
+    scope = sa.addr[3] if len(sa.addr) > 3 else 0
+    return (struct.pack("=H", _s.AF_INET6) + struct.pack("!HI", 0, 0) + sa.packed_host()
+            + struct.pack("=I", scope)).ljust(128, b"\0")
 
 
 def apply_membership(opts, sock, family=_s.AF_UNSPEC) -> None:
@@ -102,6 +144,30 @@ def apply_membership(opts, sock, family=_s.AF_UNSPEC) -> None:
             m32, a32 = struct.unpack("=I", multi)[0], struct.unpack("=I", addr)[0]
             raise SocatError(f"setsockopt({fd}, {SOL_IP}, {IP_ADD_MEMBERSHIP}, "
                              f"{{0x{m32:08x},0x{a32:08x},{idx}}}, 12): {e.strerror}") from None
+    for m in opts.all("ip-add-source-membership"):
+        multi, iface, source = (_in_addr(x, family or _s.AF_INET)
+                                for x in (m.multi, m.param2, m.source))
+        try:
+            sock.setsockopt(SOL_IP, IP_ADD_SOURCE_MEMBERSHIP, multi + iface + source)
+        except OSError as e:
+            # socat shows the group in host order, the other two as they are in memory
+            m32 = struct.unpack("!I", multi)[0]
+            i32, s32 = struct.unpack("=I", iface)[0], struct.unpack("=I", source)[0]
+            raise SocatError(f"setsockopt({fd}, {SOL_IP}, {IP_ADD_SOURCE_MEMBERSHIP}, "
+                             f"{{0x{m32:08x},0x{i32:08x},0x{s32:08x}}}, 12): "
+                             f"{e.strerror}") from None
+    for m in opts.all("ipv6-join-source-group"):
+        group, source = (_in6_sockaddr(x, family or _s.AF_INET6) for x in (m.multi, m.source))
+        idx = ifindex(m.param2)
+        if idx is None:
+            # socat names the group here, not the interface
+            raise SocatError(f'interface "{m.multi}" not found')
+        req = struct.pack("=I4x", idx) + group + source
+        try:
+            sock.setsockopt(SOL_IPV6, MCAST_JOIN_SOURCE_GROUP, req)
+        except OSError as e:
+            raise SocatError(f"setsockopt({fd}, {SOL_IPV6}, {MCAST_JOIN_SOURCE_GROUP}, "
+                             f"{{{idx},...}}, {len(req)}): {e.strerror}") from None
     for m in opts.all("ipv6-join-group"):
         from ..addresses.sockets import resolve
         sa = resolve(m.multi, None, family, _s.SOCK_DGRAM, 0)
@@ -129,6 +195,13 @@ opt("ip-multicast-if", "IP4NAME", "IP4,IP6", "PASTSOCKET", ("ip4name", SOL_IP, I
 opt("ip-add-membership", "STRUCT-IP_MREQN", "IP4,IP6", "PASTSOCKET", ("addr",),
     "join the multicast group: <group>:<if-addr or if>[:<if>]",
     ("add-membership", "ip-membership", "membership"), nick="membership")
+opt("ip-add-source-membership", "IP-MREQ-SOURCE", "IP4,IP6", "PASTSOCKET", ("addr",),
+    "join the multicast group for one source: <group>:<if-addr>:<source>",
+    ("add-source-membership", "source-membership"), nick="source-membership", since="1.8")
+opt("ipv6-join-source-group", "GENERIC", "IP6", "PASTSOCKET", ("addr",),
+    "join the IPv6 multicast group for one source: <group>:<if>:<source>",
+    ("ipv6-add-source-membership", "join-source-group"), nick="join-source-group",
+    since="1.8")
 opt("ipv6-join-group", "STRUCT-IP_MREQN", "IP6", "PASTSOCKET", ("addr",),
     "join the IPv6 multicast group: <group>:<if>",
     ("ipv6-add-membership", "join-group"), nick="join-group")
