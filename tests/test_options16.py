@@ -381,3 +381,26 @@ def test_source_membership_unknown_in_17(opt):
     name = opt.split("=")[0]
     assert _both(["-u", f"UDP6-RECV:1,{opt}", "-"], "1.7") == [
         (1, [f'E parseopts_table(): unknown option "{name}"'])] * 2
+
+
+# --- sitout-eio (1.8) -------------------------------------------------------------------
+@needs_socat18
+def test_sitout_eio_tolerates_eio_that_long_then_fails():
+    got = []
+    for run in (run_socat18, run_pysocat18):
+        t0 = time.monotonic()
+        r = run("-d", "-d", "/dev/null", "EXEC:true,pty,sitout-eio=0.3")
+        took = time.monotonic() - t0
+        lines = [re.sub(r"\d+, 0x[0-9a-f]+", "FD, BUF", re.sub(r"fd=\d+", "fd=FD", t))
+                 for t in log_texts(r.stderr) if "EIO" in t or "read(" in t or "exit" in t]
+        got.append((r.returncode, lines))
+        assert took >= 0.3
+    assert got[0] == got[1] == (1, ["N xioread(fd=FD): EIO, sitting out 0.30s for recovery",
+                                    "E read(FD, BUF, 8192): Input/output error",
+                                    "N exit(1)"])
+
+
+@needs_socat
+def test_sitout_eio_unknown_in_17():
+    assert _both(["-u", "/dev/null", "EXEC:true,pty,sitout-eio=1"], "1.7") == [
+        (1, ['E parseopts_table(): unknown option "sitout-eio"'])] * 2

@@ -310,8 +310,9 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
             os.close(rfd)
         rfd = -1
     if usepty:
-        from .pty import PtyEndpoint
+        from .pty import PtyEndpoint, set_sitout
         ep = PtyEndpoint(rfd, wfd, spec.raw)
+        set_sitout(ep, opts)
     elif kind == "socket" and ctx.mode == WRITE:
         ep = _WriteOnlyChild(rfd, wfd, spec.raw)
     else:

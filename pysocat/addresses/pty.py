@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 from ..errors import SocatError
 from ..log import LOG
@@ -29,16 +30,43 @@ EXTRA_FEATURES.add("TERMIOS")   # the TERMIOS option group (options/termios.py)
 
 
 class PtyEndpoint(Endpoint):
-    """A pty master: EIO on read means the slave side was closed (socat: EOF)."""
+    """A pty master: EIO on read means the slave side was closed (socat: EOF).
+
+    ``sitout`` (1.8's sitout-eio, seconds): EIO is tolerated that long, the
+    read retried every 10 ms (a login program closes and reopens its tty);
+    then the EIO is an error. Like socat, nothing else moves meanwhile.
+    """
+    sitout = 0.0
 
     def read(self, n: int) -> bytes:
-        try:
-            return os.read(self.rfd, n)
-        except OSError as e:
-            if e.errno != errno.EIO:
-                raise
-            LOG.notice(f"read({self.rfd}, 0x{id(self):x}, {n}): {e.strerror} (probably PTY closed)")
-            return b""
+        ticks = None
+        while True:
+            try:
+                return os.read(self.rfd, n)
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    raise
+                if not self.sitout:
+                    LOG.notice(f"read({self.rfd}, 0x{id(self):x}, {n}): {e.strerror} "
+                               "(probably PTY closed)")
+                    return b""
+                if ticks is None:      # socat counts in 10 ms, rounded up
+                    sec = int(self.sitout)
+                    usec = int(round((self.sitout - sec) * 1000000))
+                    ticks = 100 * sec + (usec + 9999) // 10000
+                    LOG.notice(f"xioread(fd={self.rfd}): EIO, sitting out "
+                               f"{ticks // 100}.{ticks % 100:02d}s for recovery")
+                time.sleep(0.01)
+                ticks -= 1
+                if ticks <= 0:
+                    raise
+
+
+def set_sitout(ep, opts) -> None:
+    """sitout-eio of a PTY or EXEC,pty address."""
+    val = opts.get("sitout-eio")
+    if val:
+        ep.sitout = float(val)
 
 
 def _ptmx() -> tuple[int, str] | None:
@@ -170,6 +198,7 @@ def open_pty(ctx, row, spec, opts, params):
     if master < 0:
         master, slave, name = _openpty()
     ep = PtyEndpoint(master, master, spec.raw)
+    set_sitout(ep, opts)
     if slave >= 0:
         # socat keeps openpty's slave open (until wait-slave closes it)
         ep.on_close.append(lambda: _close_quiet(slave))

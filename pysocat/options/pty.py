@@ -12,3 +12,5 @@ opt("pty-interval", "TIMESPEC", "PTY", "EARLY", ("addr",),
     "with wait-slave: seconds between polls (default 1)", ("pty-intervall",))
 opt("openpty", "BOOL", "PTY", "BIGEN", ("addr",), "get the pty from openpty(3) (the default)")
 opt("ptmx", "BOOL", "PTY", "BIGEN", ("addr",), "get the pty from /dev/ptmx")
+opt("sitout-eio", "TIMEVAL", "PTY", "OFFSET", ("addr",),
+    "tolerate EIO on the pty master this long (a program reopening its tty)", since="1.8")
