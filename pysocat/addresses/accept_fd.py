@@ -65,7 +65,7 @@ def _accept(ctx, opts, lsock, us):
     maxchildren = int(opts.get("max-children", 0) or 0)
     if not dofork and maxchildren:
         raise SocatError("option max-children not allowed without option fork")
-    mgr = S.ForkManager(maxchildren) if dofork else None
+    mgr = S.ForkManager(maxchildren, S.children_shutup(opts)) if dofork else None
     family = lsock.family
     checker = S.PeerCheck.from_opts(opts, family,
                                     ports=family in (socket.AF_INET, socket.AF_INET6))

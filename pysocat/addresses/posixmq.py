@@ -335,8 +335,8 @@ def _wait_and_fork(ctx, opts, ep, head, dirs, nonblock, dofork, maxchildren):
     mgr = None
     interval = 1.0
     if dofork:
-        from .sockets import ForkManager
-        mgr = ForkManager(maxchildren)
+        from .sockets import ForkManager, children_shutup
+        mgr = ForkManager(maxchildren, children_shutup(opts))
         if maxchildren:
             mgr.install()        # socat watches its children only for max-children
         iv = opts.get("interval")
