@@ -101,6 +101,10 @@ def open_resolved(res: Resolved, ctx: OpenContext):
             raise SocatError(f'applyopts(): option "{it.row.name}" not implemented')
 
     def opener():
+        if any(it.row.name.startswith("ai-") for it in res.opts.items):
+            from .addresses.sockets import with_ai_flags    # ai-* (1.8)
+            return with_ai_flags(res.opts, lambda: res.row.opener(
+                ctx, res.row, res.spec, res.opts, res.params))
         return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
     if not res.opts.items:
         return opener()

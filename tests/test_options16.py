@@ -404,3 +404,43 @@ def test_sitout_eio_tolerates_eio_that_long_then_fails():
 def test_sitout_eio_unknown_in_17():
     assert _both(["-u", "/dev/null", "EXEC:true,pty,sitout-eio=1"], "1.7") == [
         (1, ['E parseopts_table(): unknown option "sitout-eio"'])] * 2
+
+
+# --- ai-addrconfig, ai-all, ai-passive, ai-v4mapped (1.8) -----------------------------
+@needs_socat18
+@pytest.mark.parametrize("opts", ["ai-all", "ai-passive", "passive", "addrconfig",
+                                  "ai-all,ai-passive", "ai-all,ai-all=0", "ai-v4mapped=0"])
+def test_ai_flags_reach_getaddrinfo(opts):
+    """The hints flags show in the W of a failed lookup (an IPv4 literal asked as IPv6)."""
+    port = free_port()
+    got = []
+    for run in (run_socat18, run_pysocat18):
+        r = run("-u", "/dev/null", f"TCP6:127.0.0.1:{port},{opts}")
+        got.append((r.returncode, log_texts(r.stderr)))
+    assert got[0] == got[1]
+    assert got[0][0] == 1
+
+
+@needs_socat18
+@pytest.mark.parametrize("classic", [True, False], ids=["socat18", "pysocat"])
+def test_ai_v4mapped_reaches_an_ipv4_listener_as_ipv6(classic):
+    from sockhelp import Server
+    port = free_port()
+    prog = [SOCAT18] if classic else PYSOCAT
+    with Server("-u", f"TCP4-LISTEN:{port}", "-") as srv:
+        srv.wait_port(port)
+        r = subprocess.run(prog + ["-d", "-d", "-u", "-", f"TCP6:127.0.0.1:{port},v4mapped"],
+                           input=b"mapped", capture_output=True, timeout=10, env=ENV18)
+        assert r.returncode == 0, r.stderr
+        assert "N opening connection to AF=10 [0000:0000:0000:0000:0000:ffff:7f00:0001]:" \
+            f"{port}" in log_texts(r.stderr)
+        rc, out, _ = srv.finish()
+        assert out == b"mapped"
+
+
+@needs_socat
+@pytest.mark.parametrize("opt", ["ai-addrconfig", "addrconfig", "ai-all", "ai-passive",
+                                 "passive", "ai-v4mapped", "v4mapped"])
+def test_ai_flags_unknown_in_17(opt):
+    assert _both(["-u", "/dev/null", f"TCP6:127.0.0.1:1,{opt}"], "1.7") == [
+        (1, [f'E parseopts_table(): unknown option "{opt}"'])] * 2

@@ -342,6 +342,39 @@ def _ip_families(prefer: str):
     return {"0": None, "6": (AF_INET6, AF_INET)}.get(prefer, (AF_INET, AF_INET6))
 
 
+# the ai-* options (1.8) of the address being opened: (flags to set, flags to clear)
+AI_MASKS = [0, 0]
+AI_OPTIONS = {"ai-addrconfig": socket.AI_ADDRCONFIG, "ai-all": socket.AI_ALL,
+              "ai-v4mapped": socket.AI_V4MAPPED, "ai-passive": socket.AI_PASSIVE}
+
+
+def with_ai_flags(opts, opener):
+    """Open with the address's ai-addrconfig/ai-all/ai-v4mapped/ai-passive in
+    force for every getaddrinfo() of it (socat's para.socket.ip.ai_flags)."""
+    on = off = 0
+    for it in opts.items:
+        flag = AI_OPTIONS.get(it.row.name)
+        if flag is not None:
+            it.used = True
+            if it.value:
+                on, off = on | flag, off & ~flag
+            else:
+                on, off = on & ~flag, off | flag
+    saved = AI_MASKS[:]
+    AI_MASKS[:] = [on, off]
+    try:
+        return opener()
+    finally:
+        AI_MASKS[:] = saved
+
+
+def _passive(passive: bool) -> bool:
+    """socat's ai_flags2: a local address is passive unless ai-passive=0;
+    ai-passive makes any address passive."""
+    on, off = AI_MASKS
+    return bool(on & socket.AI_PASSIVE) or (passive and not off & socket.AI_PASSIVE)
+
+
 def getaddrinfo_sorted(node, service, family: int, socktype: int = 0, proto: int = 0,
                        passive: bool = False, prefer: str = "4") -> list:
     """socat 1.8's xiogetaddrinfo(): every address, the preferred IP version first.
@@ -363,6 +396,7 @@ def getaddrinfo_sorted(node, service, family: int, socktype: int = 0, proto: int
             family = AF_INET6
     if family == AF_UNSPEC:
         flags |= socket.AI_ADDRCONFIG
+    flags = (flags | AI_MASKS[0]) & ~AI_MASKS[1]       # the ai-* options
     htype, hproto = socktype, proto
     host = None if node is None else os.fsencode(node)    # no IDNA: the C library decides
     while True:
@@ -409,6 +443,7 @@ def xioresolve(node, service, family: int, socktype: int = 0, proto: int = 0,
     A local (``passive``) address of no given family is the first IPv6 one
     (it may accept IPv4 too); otherwise the first of the preferred version.
     """
+    passive = _passive(passive)
     try:
         res = getaddrinfo_sorted(node, service, family, socktype, proto, passive, prefer)
     except GaiFailure as f:

@@ -145,6 +145,17 @@ _tcp("tcp-nodelay", 1, aliases=("nodelay",), help="send small segments at once (
 opt("so-peercred", "INT3", "SOCKET", "PASTSOCKET", ("sockopt", SOL_SOCKET, 17),
     "SO_PEERCRED (get-only: socat's parser rejects its INT[3] value type)",
     ("peercred",), nick="peercred")
+# getaddrinfo() hints of the address (1.8): =1 sets the flag, =0 clears it
+for _n, _nick, _h in (("ai-addrconfig", "addrconfig", "AI_ADDRCONFIG: only IP versions "
+                       "this host has addresses of (set when no version is given)"),
+                      ("ai-all", None, "AI_ALL: with ai-v4mapped, IPv6 and mapped IPv4 "
+                       "addresses"),
+                      ("ai-passive", "passive", "AI_PASSIVE: resolve as a local address "
+                       "(set for bind addresses)"),
+                      ("ai-v4mapped", "v4mapped", "AI_V4MAPPED: IPv4 addresses as "
+                       "::ffff:a.b.c.d when IPv6 is asked for")):
+    opt(_n, "BOOL", "IP4,IP6", "INIT", ("addr",), _h, (_nick,) if _nick else (), nick=_nick,
+        since="1.8", help18=OFFSET)
 opt("unix-tightsocklen", "BOOL", "UNIX", "PREBIND", ("addr",),
     "UNIX socket addresses as long as the name (default 1); 0: all of sun_path, so an "
     "abstract name is padded with NULs", ("tightsocklen",), nick="tightsocklen")
