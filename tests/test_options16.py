@@ -394,7 +394,7 @@ def test_sitout_eio_tolerates_eio_that_long_then_fails():
         lines = [re.sub(r"\d+, 0x[0-9a-f]+", "FD, BUF", re.sub(r"fd=\d+", "fd=FD", t))
                  for t in log_texts(r.stderr) if "EIO" in t or "read(" in t or "exit" in t]
         got.append((r.returncode, lines))
-        assert took >= 0.3
+        assert took >= 0.25       # 30 polls of 10 ms
     assert got[0] == got[1] == (1, ["N xioread(fd=FD): EIO, sitting out 0.30s for recovery",
                                     "E read(FD, BUF, 8192): Input/output error",
                                     "N exit(1)"])
