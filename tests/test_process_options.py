@@ -149,8 +149,19 @@ def test_signal_passed_to_program(tmp_path, opt, signum):
 
 @needs_root
 def test_exec_chroot_failure_in_child(tmp_path):
-    r = run_pysocat("-u", "/dev/null", f"EXEC:true,chroot={tmp_path}/nope")
-    assert r.returncode == 1
-    texts = log_texts(r.stderr)
+    # stdin stays open: the run ends on the child's failure, not on an EOF that
+    # could come first on a busy machine
+    import subprocess
+    from conftest import PYSOCAT
+    p = subprocess.Popen(PYSOCAT + ["-u", "-", f"EXEC:true,chroot={tmp_path}/nope"],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.wait(timeout=20)
+    finally:
+        p.stdin.close()
+    err = p.stderr.read()
+    p.stderr.close()
+    assert p.returncode == 1
+    texts = log_texts(err)
     assert f'E chroot("{tmp_path}/nope"): No such file or directory' in texts
     assert any(re.fullmatch(r"E waitpid\(\): child \d+ exited with status 1", t) for t in texts)
