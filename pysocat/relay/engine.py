@@ -750,6 +750,9 @@ def _install_sigchld():
     _wake_w = w
     handler = signal.signal(signal.SIGCHLD, lambda s, f: None)
     _saved = (signal.set_wakeup_fd(w, warn_on_full_buffer=False), handler)
+    # a child that ended before the handler existed sent its SIGCHLD to nobody:
+    # one wake-up now makes the loop look at the children once
+    os.write(w, b"\0")
     return r
 
 
