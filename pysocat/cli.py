@@ -15,7 +15,7 @@ import _signal as signal  # the C module: signal.py imports enum (~5 ms of start
 import sys
 
 from .errors import RetryLater, SocatError
-from .log import FATAL, LOG
+from .log import FATAL, INFO, LOG, NOTICE
 
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
              "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
@@ -29,6 +29,20 @@ _FACILITIES = {"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 
 
 class Usage(Exception):
     """socat prints its usage to stderr and exits 1."""
+
+
+class OptHint(Exception):
+    """socat_opt_hint(): a single-letter flag with a suffix ("-vx"); exit 1."""
+
+    def __init__(self, a: str, b: str):
+        super().__init__(f'Do not merge single character options, i.e. use "-{a} -{b}" '
+                         f'instead of "-{a}{b}"\n')
+
+
+# socat 1.8's default -S mask (socat.c:55): the signals 1.7 always catches
+DEFAULT_LOG_SIGS = sum(1 << s for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT,
+                                        signal.SIGILL, signal.SIGABRT, signal.SIGBUS,
+                                        signal.SIGFPE, signal.SIGSEGV, signal.SIGTERM))
 
 
 def _arg_value(args, i, flag):
@@ -55,6 +69,7 @@ def parse_args(args: list[str]):
     """argv[1:] → (Config, [addr1, addr2], action) with socat's semantics."""
     from .core import Config
     from .options.values import number
+    from .versions import ACTIVE as P
     cfg = Config()
     i = 0
     explaining = "--explain" in args or "--json" in args   # pysocat's own flags
@@ -121,6 +136,13 @@ def parse_args(args: list[str]):
                 cfg.extra[f"sniff_{c}"] = val
                 i += 1
                 continue
+            if P.sniff_files_late:        # 1.8: opened after the addresses
+                if c == "r":
+                    cfg.sniff_left_name = val
+                else:
+                    cfg.sniff_right_name = val
+                i += 1
+                continue
             fd = _open_sniff(val, c)
             if c == "r":
                 cfg.sniff_left = fd
@@ -155,9 +177,17 @@ def parse_args(args: list[str]):
             val, i = _arg_value(args, i, f"-{c}")
             cfg.lockfile = val
             cfg.waitlock = c == "W"
-        elif c in "46":
+        elif c in "46" or (c == "0" and P.flags_18):
             _no_suffix(a)
             cfg.prefer_ip = c
+        elif c == "S" and P.flags_18:
+            val, i = _arg_value(args, i, "-S")
+            cfg.log_sigs = number(val, "-S")
+        elif c == "-" and P.flags_18 and a in ("--experimental", "--statistics"):
+            if a == "--statistics":
+                cfg.statistics = True
+            else:
+                cfg.experimental = True
         else:
             raise SocatError(f'unknown option "{a}"; use option "-h" for help')
         i += 1
@@ -202,9 +232,9 @@ def _debug_flag(a, cfg):
 
 
 def _no_suffix(a):
+    """A flag that is one letter: socat_opt_hint() for a suffix (both versions)."""
     if len(a) > 2:
-        raise SocatError(f'option "{a[:2]}" does not take a suffix ("{a[2:]}")'
-                         if False else f'unknown option "{a}"; use option "-h" for help')
+        raise OptHint(a[1], a[2])
 
 
 def _open_sniff(path, c):
@@ -218,33 +248,94 @@ def _open_sniff(path, c):
 
 
 def _on_signal(signum, frame):
+    """socat_signal(): log, then exit with 128+signum (atexit work still runs)."""
+    from .versions import ACTIVE
     LOG.notice(f"socat_signal(): handling signal {signum}")
     text = f"exiting on signal {signum}"
-    if signum == signal.SIGQUIT:
-        LOG.error(text)
-        # socat's error message in its handler already reports the exit once
-        LOG.notice(f"exit({128 + signum})")
-    elif signum == signal.SIGTERM:
+    code = 128 + signum
+    if signum == signal.SIGTERM:
         LOG.warn(text)
-    else:
+    elif signum in (signal.SIGHUP, signal.SIGINT):
         LOG.notice(text)
+    else:
+        # SIGQUIT, SIGPIPE, the fault signals and (1.8) any signal -S catches:
+        # an E whose exit code is the signal's; socat's Error() exits right there
+        LOG.error(text)
+        LOG.notice(f"exit({code})")
+        if ACTIVE.signal_error_exits_at_once or signum not in (signal.SIGQUIT,
+                                                               signal.SIGPIPE):
+            raise SystemExit(code)
     LOG.notice(f"socat_signal(): finishing signal {signum}")
-    LOG.notice(f"exit({128 + signum})")
-    raise SystemExit(128 + signum)
+    LOG.notice(f"exit({code})")
+    raise SystemExit(code)
 
 
-def _install_signals():
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
-        signal.signal(sig, _on_signal)
+def _install_signals(cfg):
+    """Catch the signals of the -S mask (1.8; 1.7 always the default set) just
+    to log them; the others keep their default action. 1.8 also logs the
+    statistics on SIGUSR1."""
+    from .versions import ACTIVE
+    mask = DEFAULT_LOG_SIGS
+    if ACTIVE.flags_18 and cfg.log_sigs is not None:
+        mask = cfg.log_sigs
+    if not mask >> signal.SIGINT & 1 and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)   # Python's own, not socat's
+    for sig in range(1, 64):
+        if mask >> sig & 1:
+            try:
+                signal.signal(sig, _on_signal)
+            except (OSError, ValueError):
+                pass            # SIGKILL, SIGSTOP, the libc's own: sigaction fails
+    if ACTIVE.sigusr1_statistics:
+        def on_usr1(signum, frame):
+            LOG.notice(f"socat_signal_logstats(): handling signal {signum}")
+            print_statistics(cfg)
+            LOG.notice(f"socat_signal_logstats(): finishing signal {signum}")
+        signal.signal(signal.SIGUSR1, on_usr1)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
-def _exit_error(text: str, err: SocatError | None = None) -> int:
+def print_statistics(cfg) -> None:
+    """socat_print_stats(): packets and bytes written per direction, at INFO
+    level whatever -d says."""
+    relay = cfg.extra.get("relay")
+    if relay is None:
+        LOG.warn("transfer engine not yet started, statistics not available")
+        return
+    counts = {1: (0, 0), 2: (0, 0)}
+    for d in relay.dirs:
+        counts[d.index] = (d.blocks, d.moved)
+    blocksd = bytesd = 1
+    if cfg.direction != "rl":    # socat tests "!righttoleft" twice: -u formats too
+        blocksd = len(str(max(counts[1][0], counts[2][0])))
+        bytesd = len(str(max(counts[1][1], counts[2][1])))
+    saved = LOG.level
+    LOG.level = INFO
+    try:
+        LOG.warn("statistics are experimental")
+        for index, name, skip in ((1, "left to right", "rl"), (2, "right to left", "lr")):
+            if cfg.direction != skip:
+                blocks, nbytes = counts[index]
+                LOG.info(f"STATISTICS: {name}: {blocks:{blocksd}d} packets(s), "
+                         f"{nbytes:{bytesd}d} byte(s)")
+    finally:
+        LOG.level = saved
+
+
+def _exit_error(text: str, err: SocatError | None = None, at_exit=()) -> int:
     LOG.error(text)
     LOG.exit_notice(1)
+    _run_at_exit(at_exit)
     if err is not None:
         err.run_at_exit()       # socat's xioexit(): after "exit(1)"
     return 1
+
+
+def _run_at_exit(at_exit) -> None:
+    """socat's atexit() work in its order: statistics, then the lock file."""
+    while at_exit:
+        at_exit.pop(0)()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +365,7 @@ def _main(argv: list[str] | None = None) -> int:
     if LOG.progname in ("__main__.py", "-c", ""):
         LOG.set_progname("pysocat")
     status = 1
+    at_exit = []
     if argv[1:2] in (["--completion"], ["--complete-word"]):   # pysocat's own
         return _completion(argv[1], argv[2:])
     try:
@@ -283,6 +375,9 @@ def _main(argv: list[str] | None = None) -> int:
         except Usage:
             from .help import usage
             sys.stderr.write(usage())
+            return 1
+        except OptHint as e:
+            sys.stderr.write(str(e))
             return 1
         if action == "version":
             from .help import version
@@ -295,7 +390,7 @@ def _main(argv: list[str] | None = None) -> int:
         if action == "explain":
             from .explain import main_explain
             return main_explain(addrs, cfg, bool(cfg.extra.get("json")))
-        _install_signals()
+        _install_signals(cfg)
         for line in COPYRIGHT:
             LOG.info(line)
         from .versions import ACTIVE
@@ -306,17 +401,28 @@ def _main(argv: list[str] | None = None) -> int:
         from .core import prepare_children, run
         cfg.extra["defer_close"] = True
         cfg.extra["fork_prepare"] = lambda: prepare_children(addrs[1], cfg)
-        with _lock(cfg):
-            status = run(addrs[0], addrs[1], cfg)
+        lock = _Lock(cfg)
+        lock.take()
+        at_exit.append(lock.release)
+        if cfg.statistics:
+            at_exit.insert(0, lambda: print_statistics(cfg))
+        if ACTIVE.ip_version_notes:
+            default_ip, preferred_ip = _ip_versions(cfg)
+            LOG.info(f"default listen IP version is {default_ip}")
+            LOG.info(f"preferred resolve IP version is {preferred_ip}")
+        status = run(addrs[0], addrs[1], cfg)
         LOG.notice(f"exiting with status {status}")
+        _run_at_exit(at_exit)
         return status
     except RetryLater as e:
         LOG.notice(f"exiting with status {e.status}")
+        _run_at_exit(at_exit)
         e.run_at_exit()
         return e.status
     except SocatError as e:
-        return _exit_error(e.text, e)
+        return _exit_error(e.text, e, at_exit)
     except SystemExit as e:
+        _run_at_exit(at_exit)
         return e.code if isinstance(e.code, int) else 1
     except KeyboardInterrupt:
         return 130
@@ -381,40 +487,72 @@ def _select_version(args: list[str]) -> list[str]:
     return out
 
 
-class _lock:
-    """-L (fail if locked) and -W (wait) lock files, socat_lock()."""
+def _ip_versions(cfg) -> tuple[str, str]:
+    """xioparms.default_ip / preferred_ip: -0/-4/-6, else the environment, else 4."""
+    from .addresses.base import default_ip, preferred_ip
+    return default_ip(cfg), preferred_ip(cfg)
+
+
+class _Lock:
+    """-L (fail if locked) and -W (wait) lock files: socat_lock()/socat_unlock().
+
+    Only the process that took the lock removes it (fork children do not)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
         self.path = None
+        self.owner = 0
 
-    def __enter__(self):
+    def take(self) -> None:
         path = self.cfg.lockfile
         if not path:
-            return self
+            return
         import time
-        while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                if not self.cfg.waitlock:
-                    raise SocatError(f'could not obtain lock "{path}"') from None
-                time.sleep(1)
-                continue
-            os.write(fd, f"{os.getpid()}\n".encode())
-            os.close(fd)
-            self.path = path
-            LOG.info(f'obtained lock "{path}"')
-            return self
+        level = NOTICE
+        while not self._get(path):
+            if not self.cfg.waitlock:
+                raise SocatError(f'could not obtain lock "{path}"')
+            LOG.msg(level, f'waiting for lock "{path}"')
+            level = INFO
+            time.sleep(1)
+        self.path, self.owner = path, os.getpid()
+        LOG.info(f'obtained lock "{path}"')
 
-    def __exit__(self, *exc):
-        if self.path:
+    @staticmethod
+    def _get(path) -> bool:
+        """xiogetlock(): a private file with the pid, linked to the lock name."""
+        import tempfile
+        from .versions import ACTIVE
+        if os.path.lexists(path):
+            return False
+        text, mode = ACTIVE.lockfile_contents
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
+                                       dir=os.path.dirname(path) or ".")
+        except OSError as e:
+            raise SocatError(f'mkstemp("{path}.XXXXXX"): {e.strerror}') from None
+        try:
+            os.write(fd, text.format(pid=os.getpid()).encode())
+            os.fchmod(fd, mode)
+            os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            except OSError as e:
+                raise SocatError(f'link("{tmp}", "{path}"): {e.strerror}') from None
+        finally:
+            os.unlink(tmp)
+        return True
+
+    def release(self) -> None:
+        if self.path and self.owner == os.getpid():
             try:
                 os.unlink(self.path)
                 LOG.info(f'released lock "{self.path}"')
             except OSError as e:
                 LOG.warn(f'unlink("{self.path}"): {e.strerror}')
-        return False
+        self.path = None
 
 
 if __name__ == "__main__":

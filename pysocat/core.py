@@ -37,6 +37,11 @@ class Config:
     lockfile: str | None = None     # -L / -W
     waitlock: bool = False
     debug_fds: bool = False         # -D
+    log_sigs: int | None = None     # -S mask (1.8; None: socat's default set)
+    statistics: bool = False        # --statistics (1.8)
+    experimental: bool = False      # --experimental (1.8): features that ask for it
+    sniff_left_name: str | None = None   # 1.8 -r/-R: opened after the addresses
+    sniff_right_name: str | None = None
     extra: dict = field(default_factory=dict)
     # library hooks (pysocat.api); the CLI leaves them None
     on_listen: Callable[[int, Any], None] | None = None  # see addresses.base.listening
@@ -178,6 +183,9 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
         mode2 = {RDWR: RDWR, READ: WRITE, WRITE: READ}[mode1]
         ep2 = open_spec(spec2, mode2, cfg, 2, other=ep1)
         LOG.info("resolved and opened all sock addresses")
+        if cfg.sniff_left_name is not None or cfg.sniff_right_name is not None:
+            from .relay.sniff import open_sniff_files
+            open_sniff_files(cfg)
         if cfg.debug_fds:
             from .filan import describe_endpoints
             describe_endpoints(ep1, ep2)
@@ -193,7 +201,8 @@ def run(addr1: str, addr2: str, cfg: Config | None = None, on_ready=None) -> int
                            total_timeout=cfg.total_timeout, direction=cfg.direction,
                            verbose=cfg.verbose, verbhex=cfg.verbhex,
                            sniff_left=cfg.sniff_left, sniff_right=cfg.sniff_right,
-                           stop_fd=cfg.stop_fd, bufsize_given=cfg.bufsize_given)
+                           stop_fd=cfg.stop_fd, bufsize_given=cfg.bufsize_given,
+                           statistics=cfg.statistics)
         children = [c for ep in (ep1, ep2) for c in _children(ep)]
         relay = Relay(ep1, ep2, rcfg, children)
         cfg.extra["relay"] = relay

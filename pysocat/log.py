@@ -66,8 +66,19 @@ class Logger:
     def enter_daemon_phase(self) -> None:
         """Called when the transfer loop starts or a fork server first accepts."""
         if self.mixed:
+            self.info("switching to syslog")
             self.mixed = False
             self.use_syslog(self.mixed_facility)
+
+    def start_loop(self, kind: str) -> None:
+        """A listener, client fork or recvfrom loop starts: with -lm its
+        messages (and its children's) go to syslog from here on."""
+        if self.mixed:
+            self.info(f"starting {kind} loop, switching to syslog")
+            self.mixed = False
+            self.use_syslog(self.mixed_facility)
+        else:
+            self.info(f"starting {kind} loop")
 
     # output -----------------------------------------------------------
     def enabled(self, level: int) -> bool:
@@ -89,12 +100,11 @@ class Logger:
         if self.micros:
             stamp += ".%06d" % int((now % 1) * 1000000)
         host = f"{self.hostname} " if self.hostname else ""
-        tail = f"{LETTERS[level]} {text}"
-        line = f"{stamp} {host}{self.progname}[{os.getpid()}] {tail}"
-        line = line[:MSGLEN] + "\n"
+        prefix = f"{stamp} {host}{self.progname}[{os.getpid()}] "
+        line = f"{prefix}{LETTERS[level]} {text}"[:MSGLEN] + "\n"
         if self.syslog_facility is not None:
-            import syslog
-            syslog.syslog(_SYSLOG_PRIO[level], tail[:MSGLEN])
+            import syslog       # syslog adds time and name: socat sends from "L " on
+            syslog.syslog(_SYSLOG_PRIO[level], line[len(prefix):])
         if self.stream is not None:
             try:
                 self.stream.write(line)

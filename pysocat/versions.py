@@ -75,6 +75,26 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("version_features", "the WITH_* lines -V prints, in order (1.8 adds HELP, STATS, "
      "STALL, TEXT, SOCKETPAIR, DCCP, UDPLITE, POSIXMQ, SOCKS5, NAMESPACES, SHELL, "
      "DEVTESTS, DEFAULT_IPV)", FEATURES_18, FEATURES_17, "socat.c:511-760"),
+    ("signal_error_exits_at_once", "an E 'exiting on signal N' (SIGQUIT, SIGPIPE, a signal "
+     "caught only through -S) ends the run at once; 1.7 goes on with 'socat_signal(): "
+     "finishing signal N' and a second exit(N) after SIGQUIT",
+     True, False, "socat.c:1694-1718, error.c (1.7.4.4: socat.c:1517-1546)"),
+    ("sigusr1_statistics", "SIGUSR1 logs the byte/packet statistics and the run goes on "
+     "(1.7: SIGUSR1 keeps its default action and ends the process)",
+     True, False, "socat.c:409-417,1794-1800"),
+    ("sniff_files_late", "-r/-R names expand $VAR, $$, $PROGNAME, $TIMESTAMP, $MICROS and "
+     "the files open after both addresses (in each child with fork); 1.7 opens them "
+     "while reading the flags, names as given",
+     True, False, "socat.c:929-950, sysutils.c:1043-1238"),
+    ("lockfile_contents", "what the -L/-W lock file holds and its mode: the pid and a "
+     "newline, 0644 (1.7: the pid without newline, 0600 as mkstemp made it)",
+     ("{pid}\n", 0o644), ("{pid}", 0o600), "xiolockfile.c:54,59"),
+    ("ip_version_notes", "before opening, I lines tell the default listen and preferred "
+     "resolve IP version (-0/-4/-6 or SOCAT_DEFAULT_LISTEN_IP/SOCAT_PREFERRED_RESOLVE_IP)",
+     True, False, "socat.c:442-443"),
+    ("listen_ip_env_zero", "SOCAT_DEFAULT_LISTEN_IP other than 4 or 6 means 0 (no version, "
+     "like -0); 1.7 ignores such a value and keeps 4",
+     True, False, "xioinitialize.c:76-86"),
     ("hexdump_micro_digits", "digits of the fraction of a second in the -v/-x header",
      6, 9, "socat.c:1380 (1.7.4.4: socat.c:1225 prints microseconds as %09ld)"),
     ("child_exit_warns", "a child of EXEC/SYSTEM exiting non-zero is a W, the transfer goes "

@@ -105,6 +105,10 @@ def test_sloppy_reports_and_continues():
 
 
 def test_mixed_log_mode_leaves_stderr_when_loop_starts():
+    # socat: "I switching to syslog" is the last line on stderr; the transfer
+    # loop's notice already goes to syslog
     r = run_pysocat("-lm", "-dd", "-", "-", input=b"x")
     texts = log_texts(r.stderr)
-    assert texts[-1] == "N starting data transfer loop with FDs [0,1] and [0,1]"
+    assert texts[-1] == "N reading from and writing to stdio"
+    r = run_pysocat("-lm", "-ddd", "-", "-", input=b"x")
+    assert log_texts(r.stderr)[-1] == "I switching to syslog"

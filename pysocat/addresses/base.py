@@ -33,6 +33,32 @@ class OpenContext:
     extra: dict = field(default_factory=dict)
 
 
+def default_ip(ctx=None) -> str:
+    """xioparms.default_ip, the IP version of listeners without one: -0/-4/-6,
+    else SOCAT_DEFAULT_LISTEN_IP, else '4' ('0': no preference, IPv6 first)."""
+    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
+    if p:
+        return p
+    env = os.environ.get("SOCAT_DEFAULT_LISTEN_IP")
+    if env is None:
+        return "4"
+    if env[:1] in ("4", "6"):
+        return env[:1]
+    from ..versions import ACTIVE
+    return "0" if ACTIVE.listen_ip_env_zero else "4"
+
+
+def preferred_ip(ctx=None) -> str:
+    """xioparms.preferred_ip: '4', '6' or '0' (take the resolver's first result)."""
+    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
+    if p:
+        return p
+    env = os.environ.get("SOCAT_PREFERRED_RESOLVE_IP")
+    if env is not None:
+        return env[:1] if env[:1] in ("4", "6") else "0"
+    return "4"
+
+
 def filetype(st_mode: int) -> str:
     return FILETYPES[(st_mode & 0o170000) >> 12]
 

@@ -364,7 +364,7 @@ def recvfrom_wait(ctx, opts, pf, socktype, proto, us, checker, dofork):
         sock.close()
         raise
     listening(ctx, sock)
-    LOG.info("starting recvfrom loop")
+    LOG.start_loop("recvfrom")
     waiter = _ChildWaiter(S.children_shutup(opts)) if dofork and not trigger else None
     mgr = None
     if trigger:

@@ -63,7 +63,7 @@ def ip_datagram(ctx, row, spec, opts, params, pf):
 
 def _recv_common(ctx, opts, protname, pf, func):
     proto = _protocol(protname, func, protname)
-    pf = S.default_listen_pf(ctx, S.socket_pf(opts, pf))
+    pf = S.default_listen_pf(ctx, S.socket_pf(opts, pf), zero=socket.AF_INET)
     us = S.bind_address(opts, pf, _RAW, proto, False, S.preferred_ip(ctx))
     return proto, pf, us
 
@@ -88,7 +88,7 @@ def ip_recv(ctx, row, spec, opts, params, pf):
     except BaseException:
         sock.close()
         raise
-    LOG.info("starting recvfrom loop")
+    LOG.start_loop("recvfrom")
     ep = D.DatagramEndpoint(sock, spec.raw, "recv", local=us, checker=checker, skipip=True)
     return S.finish_socket(ep, opts)
 

@@ -712,7 +712,7 @@ def open_connect(ctx, row, spec, opts, params):
     mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
-    LOG.info("starting connect loop")
+    LOG.start_loop("connect")
     while True:
         try:
             sock = S.connect_socket(opts, pf, _STREAM, _TCP, them, us, lowport)

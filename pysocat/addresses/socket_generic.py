@@ -169,7 +169,7 @@ def open_recv(ctx, row, spec, opts, params):
     us = _raw(pf, params[3])
     checker = _checker(opts)
     sock = S.recv_socket(opts, pf, socktype, proto, us)
-    LOG.info("starting recvfrom loop")
+    LOG.start_loop("recvfrom")
     ep = S.SocketEndpoint(sock, spec.raw, datagram=True, local=us)
     ep.recvfrom = True
     if checker.active():

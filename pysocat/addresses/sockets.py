@@ -216,27 +216,22 @@ def sockaddr_of(sock: socket.socket, peer: bool = False) -> SockAddr:
 
 
 def preferred_ip(ctx=None) -> str:
-    """'4', '6' or '0' (take the first result), as socat's xioopts.preferred_ip."""
-    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
-    if p:
-        return p
-    env = os.environ.get("SOCAT_PREFERRED_RESOLVE_IP")
-    if env is not None:
-        return env[:1] if env[:1] in ("4", "6") else "0"
-    return "4"
+    """'4', '6' or '0' (take the first result), as socat's xioparms.preferred_ip."""
+    from .base import preferred_ip as pref
+    return pref(ctx)
 
 
 def default_ip(ctx=None) -> str:
-    p = getattr(ctx, "prefer_ip", None) if ctx is not None else None
-    if p:
-        return p
-    env = os.environ.get("SOCAT_DEFAULT_LISTEN_IP", "")
-    return env[:1] if env[:1] in ("4", "6") else "4"
+    from .base import default_ip as dflt
+    return dflt(ctx)
 
 
-def default_listen_pf(ctx, pf: int) -> int:
+def default_listen_pf(ctx, pf: int, zero: int = AF_UNSPEC) -> int:
+    """PF_UNSPEC of a listener to its IP version; with -0 ``zero`` (a passive
+    resolution without a host then takes IPv6, which accepts IPv4 too)."""
     if pf == AF_UNSPEC:
-        return AF_INET6 if default_ip(ctx) == "6" else AF_INET
+        v = default_ip(ctx)
+        return AF_INET6 if v == "6" else zero if v == "0" else AF_INET
     return pf
 
 
@@ -273,6 +268,8 @@ def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
         if family == AF_UNSPEC:
             family = AF_INET6
     if node is None and service is None:
+        if family == AF_UNSPEC and socket.has_ipv6:
+            family = AF_INET6       # passive, no version (-0): IPv6 first, as socat
         if family == AF_INET6:
             sa = SockAddr(AF_INET6, ("::", 0, 0, 0))
         elif family == AF_INET:
@@ -1171,7 +1168,7 @@ def connect_loop(ctx, opts, family: int, socktype: int, proto: int, them: SockAd
     mgr = ForkManager(shutup=children_shutup(opts)) if dofork else None
     if mgr is not None:
         mgr.install()
-    LOG.info("starting connect loop")
+    LOG.start_loop("connect")
     while True:
         try:
             sock = connect_socket(opts, family, socktype, proto, them, us, lowport,
@@ -1313,7 +1310,7 @@ def _accept_timed_out(lsock, mgr) -> None:
 
 def _accept_one(lsock, us, family, checker, tmo):
     """Without fork: accept until a peer passes the checks; (conn, peer, local)."""
-    LOG.info("starting accept loop")
+    LOG.start_loop("accept")
     while True:
         LOG.notice(f"listening on {us.info()}")
         if tmo and not select.select([lsock], [], [], tmo)[0]:
@@ -1453,7 +1450,7 @@ def _fork_loop(ctx, lsock, mgr, us, family, checker, tmo):
     held = deque()
     busy = False
     lsock.setblocking(False)
-    LOG.info("starting accept loop")
+    LOG.start_loop("accept")
     while True:
         notice = LOG.level <= NOTICE
         info = LOG.level <= INFO
@@ -1675,7 +1672,7 @@ def recvfrom_wait(ctx, opts, sock: socket.socket, us: SockAddr | None, proto: in
             signal.signal(signal.SIGUSR1, lambda s, f: usr1.__setitem__(0, True))
         except ValueError:
             pass
-    LOG.info("starting recvfrom loop")
+    LOG.start_loop("recvfrom")
     fd = sock.fileno()
     while True:
         LOG.info("Recvfrom: Checking/waiting for next packet")

@@ -134,7 +134,7 @@ def udp_recv(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     pf = us.family
     checker = peer_check(opts, pf, opts.get("sourceport"), bool(opts.get("lowport")))
     sock = D.prepare_recv(opts, pf, socktype, proto, us)
-    LOG.info("starting recvfrom loop")
+    LOG.start_loop("recvfrom")
     ep = D.DatagramEndpoint(sock, spec.raw, "recv", local=us, checker=checker)
     return S.finish_socket(ep, opts)
 

@@ -312,7 +312,7 @@ def _recv_common(ctx, opts, params, abstract, pf_default):
 def open_recv(abstract: bool):
     def opener(ctx, row, spec, opts, params):
         sock, us, unlink_close, name = _recv_common(ctx, opts, params, abstract, _sockmod().AF_UNIX)
-        LOG.info("starting recvfrom loop")
+        LOG.start_loop("recvfrom")
         ep = _endpoint(sock, spec, opts, None, us, datagram=True)
         ep.recvfrom = True
         if unlink_close:

@@ -72,11 +72,23 @@ class RelayConfig:
     sniff_right: int | None = None  # -R fd
     stop_fd: int | None = None     # library stop: readable → the loop ends
     bufsize_given: bool = False    # -b given: no stream step moves more than bufsize
+    statistics: bool = False       # --statistics: socat's step size, so its packet count
 
 
 SIZE_MAX = (1 << 64) - 1
 MAX_STEP = 1 << 26    # what one read may ask for, whatever -b says (no Python
                       # buffer of -b bytes: the kernel returns less anyway)
+
+
+def total_timeout(value: float | None) -> float | None:
+    """-T as the profile reads it: seconds of inactivity, or None for none.
+    1.8: 0 is a timeout of 0 s and a negative value means none; 1.7: 0 means none."""
+    if value is None:
+        return None
+    from ..versions import ACTIVE
+    if ACTIVE.timeout_zero_is_zero:
+        return None if value < 0 else value
+    return None if value == 0 else value
 
 
 def check_bufsize(bufsize: int) -> int:
@@ -148,8 +160,10 @@ class _Direction:
         self.escape = src.escape
         self.escaped = False
         self.moved = 0
+        self.blocks = 0             # writes done (--statistics "packets")
         stream = not (src.datagram or dst.datagram)
-        if stream and not cfg.bufsize_given and LOG.level > 1 and not self.dumper:
+        if stream and not cfg.bufsize_given and LOG.level > 1 and not self.dumper \
+                and not cfg.statistics:
             self.bufsize = max(self.bufsize, STREAM_BUFSIZE)
         self.burst = BURST if src.datagram and src.read_nowait is not None else 0
         self.splicer = None
@@ -341,6 +355,7 @@ class _Direction:
                     return IN_ERROR
                 raise SocatError(f"write({self.dst.wfd}, {len(data)}): {e.strerror}") from None
             self.moved += len(data)
+            self.blocks += 1
             if LOG.level <= 1:
                 LOG.info(f"transferred {len(data)} bytes from {self.src.rfd} to {self.dst.wfd}")
         if self.escaped or (self.left is not None and self.left <= 0):
@@ -354,6 +369,7 @@ class _Direction:
         if self.left is not None:
             self.left -= n
         self.moved += n
+        self.blocks += 1
         if LOG.level <= 1:
             LOG.info(f"transferred {n} bytes from {self.src.rfd} to {self.dst.wfd}")
         if self.left is not None and self.left <= 0:
@@ -580,8 +596,9 @@ class Relay:
         """Run until done; returns socat's exit status (0)."""
         cfg = self.cfg
         r1, w1, r2, w2 = self.fds()
+        LOG.enter_daemon_phase()     # -lm: "switching to syslog"
         LOG.notice(f"starting data transfer loop with FDs [{r1},{w1}] and [{r2},{w2}]")
-        LOG.enter_daemon_phase()
+        total = total_timeout(cfg.total_timeout)
         # signal handlers exist only in the main thread; a relay in another
         # thread (pysocat.api) reaps its children when it closes
         wake_r = None
@@ -602,17 +619,18 @@ class Relay:
                 if not active:
                     break
                 timeout = None
-                if closing_deadline is not None or cfg.total_timeout is not None:
+                if closing_deadline is not None or total is not None:
                     now = time.monotonic()
                 if closing_deadline is not None:
                     timeout = closing_deadline - now
                     if timeout <= 0:
                         break
-                if cfg.total_timeout is not None:
-                    t = last_action + cfg.total_timeout - now
-                    if t <= 0:
+                if total is not None:
+                    t = last_action + total - now
+                    if t <= 0 < total:
                         LOG.notice("inactivity timeout triggered")
                         break
+                    t = max(t, 0.0)     # -T 0: one look at what is ready
                     timeout = t if timeout is None else min(timeout, t)
                 polling = [d for d in active if d.polling]
                 if polling:
@@ -644,6 +662,9 @@ class Relay:
                             # socat_sigchild(): the child's end closes the run
                             closing_deadline = time.monotonic() + cfg.closing_timeout
                     if not got and not unblocked:
+                        if total == 0 and not polling:
+                            LOG.notice("inactivity timeout triggered")
+                            break
                         ready = polling
                     else:
                         ready = [d for d in active if d in unblocked or
@@ -662,7 +683,7 @@ class Relay:
                             res = 1
                             break
                     if res > 0:
-                        if cfg.total_timeout is not None:
+                        if total is not None:
                             last_action = time.monotonic()
                         d.polling = False
                         continue
