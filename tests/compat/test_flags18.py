@@ -453,3 +453,52 @@ def test_lock_held(profile, tmp_path):
     lock.write_text("1")
     c = same(both(profile, "-L", str(lock), "-u", "-", "/dev/null", input=b"x"))
     assert c.returncode == 1 and lock.exists()
+
+
+# ---------------------------------------------------------------------------
+# -lm: stderr during start-up, syslog from the listener's loop on (issue 14 item 6)
+# ---------------------------------------------------------------------------
+
+SYSLOG_NS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "syslog_ns.py")
+
+
+def _mixed(cmd, env, port, level):
+    import json
+    import sys
+    r = subprocess.run(["unshare", "-m", sys.executable, SYSLOG_NS, str(port), *cmd,
+                        *level, "-lmlocal2"], capture_output=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["echoes"] == ["line 0\n", "line 1\n"]
+    lines = []
+    for m in got["syslog"]:
+        prio, _, rest = m.partition(">")
+        text = rest.split("]: ", 1)[1]
+        lines.append((prio, re.sub(r"\d+", "#", text)))
+    return got["rc"], texts(subprocess.CompletedProcess([], 0, b"", got["stderr"].encode())), \
+        sorted(lines)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a private mount namespace)")
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+@pytest.mark.parametrize("level", [["-d", "-d"], ["-d", "-d", "-d"]])
+def test_mixed_log_mode_fork_listener(profile, level):
+    import shutil
+    if not shutil.which("unshare"):
+        pytest.skip("unshare(1) missing")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary, env = PROFILES[profile]
+    classic = _mixed([binary()], os.environ, port, level)
+    ours = _mixed(PYSOCAT, env, port, level)
+    assert ours[0] == classic[0] == 128 + signal.SIGTERM
+    if len(level) == 2:
+        assert ours[1] == classic[1] == []            # nothing after start-up on stderr
+        assert ours[2] == classic[2]
+    else:
+        # the start-up I lines differ in detail between the programs; the switch
+        # is the last line on stderr, every child's line is in syslog
+        assert ours[1][-1] == classic[1][-1] == "I starting accept loop, switching to syslog"
+        assert any("starting data transfer loop" in t for _, t in ours[2])
