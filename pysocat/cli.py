@@ -21,9 +21,10 @@ COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.or
              "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
              "This product includes software written by Tim Hudson (tjh@cryptsoft.com)")
 
+# socat's facilitynames[] as built on Linux (no LOG_CONSOLE, no LOG_SECURITY)
 _FACILITIES = {"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 << 3,
-               "kern": 0, "lpr": 6 << 3, "mail": 2 << 3, "news": 7 << 3,
-               "security": 4 << 3, "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
+               "ftp": 11 << 3, "kern": 0, "lpr": 6 << 3, "mail": 2 << 3, "news": 7 << 3,
+               "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
                **{f"local{i}": (16 + i) << 3 for i in range(8)}}
 
 
@@ -111,11 +112,14 @@ def parse_args(args: list[str]):
                 else:
                     LOG.set_progname(val)
             elif sub in ("y", "m"):
-                fac = _FACILITIES.get(a[3:] or "daemon", 3 << 3)
+                name = a[3:]
+                fac = _FACILITIES.get(name.lower()) if name else LOG.facility
                 if sub == "y":
+                    if fac is None:
+                        raise SocatError(f'unknown syslog facility "{name}"')
                     LOG.use_syslog(fac)
-                else:
-                    LOG.use_mixed(fac)
+                else:           # an unknown name is an error when syslog starts
+                    LOG.use_mixed(fac, name)
             elif sub == "s":
                 LOG.stream = sys.stderr
             elif sub == "u":
@@ -214,12 +218,16 @@ def _debug_flag(a, cfg):
     count = cfg.extra.get("msglevel", 0)
     rest = a[2:]
     if P.flags_18 and rest[:1] in ("-", "0", "1", "2", "3", "4"):
-        try:
-            count = int(rest, 0)
-        except ValueError:
-            m = rest.lstrip("-")
-            bad = next((ch for ch in m if not ch.isdigit()), m[:1])
-            raise SocatError(f'Invalid (trailing) character(s) "{bad}" in "{a}"option') from None
+        from .options.values import strtoul
+        val, trail = strtoul(rest)       # strtol(a, &end, 0)
+        if val is None or trail:
+            # socat names the first character of the suffix, not the bad one
+            raise SocatError(f'Invalid (trailing) character(s) "{rest[0]}" in "{a}"option')
+        count = val - (1 << 64) if val >= 1 << 63 else val
+    elif P.flags_18 and rest[:1] != "d" and rest:
+        from .help import usage         # 1.8 prints its usage and goes on
+        sys.stderr.write(usage())
+        return
     elif rest.strip("d"):
         raise Usage()
     else:

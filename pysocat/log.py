@@ -34,6 +34,7 @@ class Logger:
         self.hostname: str | None = None
         self.stream = sys.stderr
         self.syslog_facility: int | None = None
+        self.facility = 3 << 3          # LOG_DAEMON, socat's default facility
         self.mixed = False
         self.callback: Callable[[int, str], None] | None = None  # API hook
         self.shutup = 0                # children-shutup: lowers every severity
@@ -55,28 +56,36 @@ class Logger:
     def use_syslog(self, facility: int) -> None:
         import syslog
         syslog.openlog(self.progname, syslog.LOG_PID, facility)
-        self.syslog_facility = facility
+        self.syslog_facility = self.facility = facility
         self.stream = None
 
-    def use_mixed(self, facility: int) -> None:
-        """-lm: stderr while opening, syslog once the relay (or daemon) runs."""
+    def use_mixed(self, facility: int | None, name: str = "") -> None:
+        """-lm: stderr while opening, syslog once the relay (or daemon) runs.
+        ``facility`` None: ``name`` is unknown, an error when syslog starts."""
+        self.stream = sys.stderr
         self.mixed = True
         self.mixed_facility = facility
+        self.mixed_name = name
+
+    def _switch_to_syslog(self) -> None:
+        self.mixed = False
+        if self.mixed_facility is None:
+            from .errors import SocatError
+            raise SocatError(f'unknown syslog facility "{self.mixed_name}"')
+        self.use_syslog(self.mixed_facility)
 
     def enter_daemon_phase(self) -> None:
         """Called when the transfer loop starts or a fork server first accepts."""
         if self.mixed:
             self.info("switching to syslog")
-            self.mixed = False
-            self.use_syslog(self.mixed_facility)
+            self._switch_to_syslog()
 
     def start_loop(self, kind: str) -> None:
         """A listener, client fork or recvfrom loop starts: with -lm its
         messages (and its children's) go to syslog from here on."""
         if self.mixed:
             self.info(f"starting {kind} loop, switching to syslog")
-            self.mixed = False
-            self.use_syslog(self.mixed_facility)
+            self._switch_to_syslog()
         else:
             self.info(f"starting {kind} loop")
 

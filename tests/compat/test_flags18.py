@@ -502,3 +502,35 @@ def test_mixed_log_mode_fork_listener(profile, level):
         # is the last line on stderr, every child's line is in syslog
         assert ours[1][-1] == classic[1][-1] == "I starting accept loop, switching to syslog"
         assert any("starting data transfer loop" in t for _, t in ours[2])
+
+
+# ---------------------------------------------------------------------------
+# -d and -l parse errors
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag", ["-d0x", "-d1z", "-d-x", "-d00", "-d-1", "-d0x0", "-d01", "-d0x2"])
+def test_debug_number_errors_18(flag):
+    """1.8's strtol() reading of -d<N>; the error names the suffix's first character."""
+    same(both("1.8", flag, "-u", "-", "/dev/null", input=b"x"))
+
+
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+@pytest.mark.parametrize("flag", ["-dx", "-d5", "-ddx"])
+def test_debug_bad_suffix(profile, flag):
+    """1.8 prints its usage for -dx/-d5 and goes on (-ddx: usage, exit 1);
+    1.7 prints it and exits 1 for all."""
+    c, p = both(profile, flag, "-u", "-", "/dev/null", input=b"x")
+    assert (p.returncode, p.stdout) == (c.returncode, c.stdout)
+    assert b"Usage:" in c.stderr and b"Usage:" in p.stderr
+
+
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+@pytest.mark.parametrize("flags", [["-lyfoo"], ["-lmfoo"], ["-lmfoo", "-dd"],
+                                   ["-lmfoo", "-ddd"], ["-lyLOCAL3"], ["-lysecurity"],
+                                   ["-lyftp"]])
+def test_syslog_facility_names(profile, flags):
+    """An unknown facility is an E: at once with -ly, when syslog starts with -lm."""
+    c, p = both(profile, *flags, "-u", "-", "/dev/null", input=b"x")
+    assert (p.returncode, p.stdout) == (c.returncode, c.stdout)
+    if c.returncode:
+        assert texts(p)[-2:] == texts(c)[-2:]
