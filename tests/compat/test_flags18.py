@@ -534,3 +534,47 @@ def test_syslog_facility_names(profile, flags):
     assert (p.returncode, p.stdout) == (c.returncode, c.stdout)
     if c.returncode:
         assert texts(p)[-2:] == texts(c)[-2:]
+
+
+def test_statistics_fork_listener_18():
+    """Each fork child prints its own statistics at its exit; the listener,
+    ended by a signal, has none ("transfer engine not yet started")."""
+    got = []
+    for cmd, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with tempfile.TemporaryFile() as err:
+            p = subprocess.Popen(cmd + ["-dd", "--statistics", f"TCP4-LISTEN:{port},fork,reuseaddr",
+                                        "PIPE"], env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                for _ in range(200):
+                    try:
+                        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                with c:
+                    c.sendall(b"statistics\n")
+                    assert c.recv(100) == b"statistics\n"
+                    c.shutdown(socket.SHUT_WR)
+                    c.recv(100)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    err.seek(0)
+                    if b"childdied(): handling" in err.read():
+                        break
+                    time.sleep(0.05)
+                p.terminate()
+                p.wait(timeout=10)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            err.seek(0)
+            got.append(sorted(re.sub(r"\d+", "#", t) if "STATISTICS" not in t else t
+                              for t in texts(subprocess.CompletedProcess([], 0, b"", err.read()))))
+    assert got[1] == got[0]
+    assert "I STATISTICS: left to right: 1 packets(s), 11 byte(s)" in got[0]
+    assert "W transfer engine not yet started, statistics not available" in got[0]
