@@ -188,19 +188,14 @@ def test_sigusr1(profile):
     results = []
     for cmd, e in (([binary()], os.environ), (PYSOCAT, env)):
         with tempfile.TemporaryFile() as err:
-            p = subprocess.Popen(cmd + ["-dd", "-u", "-", "/dev/null"], env=e,
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            p = subprocess.Popen(cmd + ["-dd", "-u", "-", "STDOUT"], env=e,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=err)
             try:
                 p.stdin.write(b"hello\n")
                 p.stdin.flush()
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    err.seek(0)
-                    if b"starting data transfer loop" in err.read():
-                        break
-                    time.sleep(0.02)
-                time.sleep(0.3)
+                assert p.stdout.readline() == b"hello\n"
+                time.sleep(0.3)     # the count follows the write
                 p.send_signal(signal.SIGUSR1)
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and p.poll() is None:
