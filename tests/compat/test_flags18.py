@@ -314,16 +314,22 @@ def test_total_timeout_zero_and_negative(profile, value):
         pytest.skip("1.7.4.4 passes a negative timeout to poll(): EINVAL")
     binary, env = PROFILES[profile]
     args = ["-dd", "-T", value, "-u", "-", "/dev/null"]
-    classic = _idle_stdin([binary()], os.environ, args)
-    ours = _idle_stdin(PYSOCAT, env, args)
+    after = 3.0 if value == "0.3" else 1.0      # room for a slow start under load
+    classic = _idle_stdin([binary()], os.environ, args, after)
+    ours = _idle_stdin(PYSOCAT, env, args, after)
     assert ours[:3] == classic[:3]
     timed_out = "N inactivity timeout triggered" in classic[2]
     assert timed_out == (value == "0.3" or (value == "0" and profile == "1.8"))
 
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
-def test_total_timeout_zero_still_moves_ready_data(profile):
-    same(both(profile, "-T", "0", "-u", "-", "STDOUT", input=b"ready\n"))
+def test_total_timeout_zero_still_moves_ready_data(profile, tmp_path):
+    """-T 0 (1.8) polls once without waiting: what is ready then still moves
+    (a file: always ready, no race with a writer)."""
+    f = tmp_path / "ready"
+    f.write_bytes(b"ready\n")
+    c = same(both(profile, "-T", "0", "-u", str(f), "STDOUT"))
+    assert c.stdout == b"ready\n"
 
 
 # ---------------------------------------------------------------------------
