@@ -790,7 +790,23 @@ def render_text(data: dict) -> str:
         add(f"  after EOF on one side: the other direction gets {r['closing_timeout']} s "
             "(-t) before both are closed")
         if r["total_timeout"] is not None:
-            add(f"  ends after {r['total_timeout']} s without data (-T)")
+            from .relay.engine import total_timeout
+            from .versions import ACTIVE
+            raw = r["total_timeout"]
+            t = total_timeout(raw)
+            if t is None:
+                add(f"  no inactivity timeout (-T {raw:g})")
+            elif t < 0:
+                add(f"  -T {raw:g}: poll() refuses a negative timeout, the run ends with E")
+            else:
+                add(f"  ends after {t} s without data (-T)")
+            other = ACTIVE.differs("timeout_zero_is_zero")
+            if other and raw <= 0:
+                if other[1]:        # the other version reads -T as 1.8 does
+                    what = "ends at the first idle moment" if raw == 0 else "means none"
+                else:
+                    what = "means no timeout" if raw == 0 else "is refused by poll()"
+                add(f"  (socat {other[0]}: -T {raw:g} {what})")
         if r["dump"] != "none":
             add(f"  data is dumped to stderr as {r['dump']} (-v/-x)")
     v = data["version"]

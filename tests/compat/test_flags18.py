@@ -579,3 +579,21 @@ def test_statistics_fork_listener_18():
     assert got[1] == got[0]
     assert "I STATISTICS: left to right: 1 packets(s), 11 byte(s)" in got[0]
     assert "W transfer engine not yet started, statistics not available" in got[0]
+
+
+@pytest.mark.parametrize("profile,value,lines", [
+    ("1.8", "0", ["ends after 0.0 s without data (-T)", "(socat 1.7.4.4: -T 0 means no timeout)"]),
+    ("1.8", "-1", ["no inactivity timeout (-T -1)", "(socat 1.7.4.4: -T -1 is refused by poll())"]),
+    ("1.7", "0", ["no inactivity timeout (-T 0)",
+                  "(socat 1.8.1.3: -T 0 ends at the first idle moment)"]),
+    ("1.8", "2", ["ends after 2.0 s without data (-T)"]),
+])
+def test_explain_says_how_the_other_version_reads_T(profile, value, lines):
+    r = subprocess.run(PYSOCAT + ["--explain", "-T", value, "-", "/dev/null"],
+                       capture_output=True, timeout=20, env=PROFILES[profile][1])
+    out = [ln.strip() for ln in r.stdout.decode().splitlines()]
+    assert r.returncode == 0
+    for ln in lines:
+        assert ln in out
+    if len(lines) == 1:
+        assert not any(ln.startswith("(socat 1.") for ln in out)
