@@ -147,6 +147,7 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     port = parseport(params[0], proto)
     if la is None:
         la = S.resolve(None, None, pf)
+    pf = la.family          # -0: the passive resolution chose the version
     us = la.with_port(port)
     dofork = bool(opts.get("fork"))
     maxchildren = int(opts.get("max-children", 0) or 0)

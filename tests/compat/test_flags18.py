@@ -597,3 +597,36 @@ def test_explain_says_how_the_other_version_reads_T(profile, value, lines):
         assert ln in out
     if len(lines) == 1:
         assert not any(ln.startswith("(socat 1.") for ln in out)
+
+
+@pytest.mark.parametrize("address", ["UDP-LISTEN:{port}", "UDP-RECVFROM:{port}",
+                                     "TCP-LISTEN:{port},bind=127.0.0.1"])
+def test_zero_flag_listeners_18(address):
+    """-0: what each listener binds (IPv6 any address without bind=)."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    got = []
+    for cmd, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
+        with tempfile.TemporaryFile() as err:
+            p = subprocess.Popen(cmd + ["-0", "-dd", address.format(port=port), "PIPE"],
+                                 env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    err.seek(0)
+                    if b" on " in err.read():
+                        break
+                    time.sleep(0.02)
+                p.terminate()
+                p.wait(timeout=10)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            err.seek(0)
+            got.append(texts(subprocess.CompletedProcess([], 0, b"", err.read()))[0])
+    assert got[1] == got[0]
