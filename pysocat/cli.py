@@ -40,6 +40,12 @@ class OptHint(Exception):
                          f'instead of "-{a}{b}"\n')
 
 
+# Signals a real fault raises synchronously: a Python-level handler cannot run
+# before the faulting instruction repeats, so catching them would turn a crash
+# into an endless loop. socat catches them (a kill -SEGV is logged there);
+# pysocat leaves them their default action.
+_FAULTS = frozenset((signal.SIGILL, signal.SIGBUS, signal.SIGFPE, signal.SIGSEGV))
+
 # socat 1.8's default -S mask (socat.c:55): the signals 1.7 always catches
 DEFAULT_LOG_SIGS = sum(1 << s for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT,
                                         signal.SIGILL, signal.SIGABRT, signal.SIGBUS,
@@ -290,7 +296,7 @@ def _install_signals(cfg):
             signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, signal.SIG_DFL)   # Python's own, not socat's
     for sig in range(1, 64):
-        if mask >> sig & 1:
+        if mask >> sig & 1 and sig not in _FAULTS:
             try:
                 signal.signal(sig, _on_signal)
             except (OSError, ValueError):

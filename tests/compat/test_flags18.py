@@ -161,7 +161,7 @@ def _signalled(cmd, env, sig, flags=(), wait_for=b"starting data transfer loop")
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGINT, signal.SIGQUIT,
-                                 signal.SIGILL, signal.SIGABRT, signal.SIGTERM])
+                                 signal.SIGABRT, signal.SIGTERM])
 def test_signal_messages(profile, sig):
     binary, env = PROFILES[profile]
     classic = _signalled([binary()], os.environ, sig)
@@ -630,3 +630,25 @@ def test_zero_flag_listeners_18(address):
             err.seek(0)
             got.append(texts(subprocess.CompletedProcess([], 0, b"", err.read()))[0])
     assert got[1] == got[0]
+
+
+def test_fault_signals_keep_their_default_action():
+    """SIGSEGV and its kind are not caught (a handler in Python would loop on a
+    real fault); socat logs a kill -SEGV, pysocat dies of it."""
+    import resource
+
+    def no_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    p = subprocess.Popen(PYSOCAT + ["-dd", "PIPE", "PIPE"], env=ENV18, preexec_fn=no_core,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        assert b"starting data transfer loop" in p.stderr.readline() + p.stderr.readline() \
+            + p.stderr.readline()
+        p.send_signal(signal.SIGSEGV)
+        rest = p.stderr.read()
+        assert p.wait(timeout=10) == -signal.SIGSEGV and b"signal 11" not in rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
