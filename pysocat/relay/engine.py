@@ -626,6 +626,9 @@ class Relay:
                     if timeout <= 0:
                         break
                 if total is not None:
+                    if total < 0:   # 1.7.4.4 hands a negative -T to poll()
+                        self._poll_error(OSError(errno.EINVAL, os.strerror(errno.EINVAL)),
+                                         total)
                     t = last_action + total - now
                     if t <= 0 < total:
                         LOG.notice("inactivity timeout triggered")
@@ -738,8 +741,10 @@ class Relay:
             d = next((d for d in self.dirs if d.index == index), None)
             fd = d.src.rfd if d is not None and not d.eof else -1
             slots.append(f"{{{fd},1}}{{-1,4}}")
-        t = max(timeout or 0.0, 0.0)
-        secs = int(t)
+        t = timeout or 0.0
+        if t > 0 or not exc.errno == errno.EINVAL:
+            t = max(t, 0.0)
+        secs = int(t)           # a negative -T (1.7): {-1.000000}, {-1.-500000}
         raise SocatError(f"xiopoll({''.join(slots)}, 4, "
                          f"{{{secs}.{int((t - secs) * 1e6):06d}}}): {exc.strerror}")
 

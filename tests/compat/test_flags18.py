@@ -311,7 +311,7 @@ def _idle_stdin(cmd, env, args, after=1.0):
 def test_total_timeout_zero_and_negative(profile, value):
     """1.8: -T 0 ends at the first idle poll, negative means none; 1.7: 0 means none."""
     if profile == "1.7" and value == "-1":
-        pytest.skip("1.7.4.4 passes a negative timeout to poll(): EINVAL")
+        pytest.skip("1.7.4.4 passes a negative timeout to poll(): test_negative_total_timeout_17")
     binary, env = PROFILES[profile]
     args = ["-dd", "-T", value, "-u", "-", "/dev/null"]
     after = 3.0 if value == "0.3" else 1.0      # room for a slow start under load
@@ -320,6 +320,17 @@ def test_total_timeout_zero_and_negative(profile, value):
     assert ours[:3] == classic[:3]
     timed_out = "N inactivity timeout triggered" in classic[2]
     assert timed_out == (value == "0.3" or (value == "0" and profile == "1.8"))
+
+
+@pytest.mark.parametrize("value", ["-1", "-1.5"])
+def test_negative_total_timeout_17(value):
+    """1.7.4.4 hands a negative -T to poll(): EINVAL, exit 1 (its descriptor
+    list shows uninitialised slots: only the timeout and the error compare)."""
+    c, p = both("1.7", "-T", value, "-", "-")
+    assert p.returncode == c.returncode == 1
+    tail = [t.split("}, 4, ", 1)[1] for t in texts(c)]
+    assert [t.split("}, 4, ", 1)[1] for t in texts(p)] == tail
+    assert tail[0].endswith("): Invalid argument")
 
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
