@@ -172,7 +172,7 @@ def test_signal_messages(profile, sig):
 
 @pytest.mark.parametrize("mask,sig", [("0x1000", signal.SIGUSR2), ("0", signal.SIGTERM),
                                       ("0x8000", signal.SIGTERM), ("1", signal.SIGUSR2),
-                                      ("0x4", signal.SIGINT)])
+                                      ("0x4", signal.SIGINT), ("0x8000", signal.SIGINT)])
 def test_signal_mask_18(mask, sig):
     """-S: the signals of the mask are logged (any other one than HUP INT QUIT
     PIPE TERM as an E that ends at once); the others keep their default action."""
