@@ -141,7 +141,9 @@ def _signalled(cmd, env, sig, flags=(), wait_for=b"starting data transfer loop")
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd + ["-dd", *flags, "PIPE", "PIPE"], env=env,
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=err, start_new_session=True)
+                             stderr=err, start_new_session=True,
+                             # a background job may inherit SIGINT ignored
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
