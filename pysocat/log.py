@@ -55,7 +55,8 @@ class Logger:
 
     def use_syslog(self, facility: int) -> None:
         import syslog
-        syslog.openlog(self.progname, syslog.LOG_PID, facility)
+        # connected now (LOG_NDELAY): a fork server must see its descriptor taken
+        syslog.openlog(self.progname, syslog.LOG_PID | syslog.LOG_NDELAY, facility)
         self.syslog_facility = self.facility = facility
         self.stream = None
 

@@ -1441,6 +1441,8 @@ def _fork_loop(ctx, lsock, mgr, us, family, checker, tmo):
     prepare = cfg.extra.get("fork_prepare") if cfg is not None else None
     if prepare is not None:
         prepare()           # the children's imports, once, before the first fork
+    # -lm: syslog first (its socket must not take the number kept for children)
+    LOG.start_loop("accept")
     lfd = lsock.fileno()
     alone = os.dup(lfd)     # the number accept() gives when no connection is held
     os.close(alone)
@@ -1450,7 +1452,6 @@ def _fork_loop(ctx, lsock, mgr, us, family, checker, tmo):
     held = deque()
     busy = False
     lsock.setblocking(False)
-    LOG.start_loop("accept")
     while True:
         notice = LOG.level <= NOTICE
         info = LOG.level <= INFO
