@@ -1,6 +1,6 @@
 """Run a socat-like program with a private /dev/log and collect what it logs.
 
-Usage (as root): ``unshare -m python syslog_ns.py PORT PROGRAM [ARGS...]``.
+Usage (as root): ``unshare -m -n python syslog_ns.py PORT PROGRAM [ARGS...]``.
 In the private mount namespace /dev becomes a tmpfs holding only ``null`` and a
 UNIX datagram socket ``log`` that this script reads: the machine's /dev and
 /dev/log stay untouched, and the namespace (with its mounts) ends with us.
@@ -48,6 +48,12 @@ class Receiver:
 def main():
     port = int(sys.argv[1])
     cmd = sys.argv[2:]
+    # a network namespace of its own (unshare -n): loopback up, and room for more than
+    # the default 10 queued syslog datagrams (a burst of a parent and its children
+    # blocked or lost messages under load; the limit is per namespace)
+    sh("ip", "link", "set", "lo", "up")
+    with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
+        f.write("512")
     olddev = tempfile.mkdtemp()
     sh("mount", "--make-rprivate", "/")
     sh("mount", "--bind", "/dev", olddev)

@@ -480,7 +480,7 @@ SYSLOG_NS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 def _mixed(cmd, env, port, level):
     import json
     import sys
-    r = subprocess.run(["unshare", "-m", sys.executable, SYSLOG_NS, str(port), *cmd,
+    r = subprocess.run(["unshare", "-m", "-n", sys.executable, SYSLOG_NS, str(port), *cmd,
                         *level, "-lmlocal2"], capture_output=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
