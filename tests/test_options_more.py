@@ -122,7 +122,8 @@ def _fd_ptr_free(texts):
 @pytest.mark.parametrize("opt", ["ioctl=0x1234", "ioctl-void=0x1234", "ioctl-int=0x1234:5",
                                  "ioctl-intp=0x1234:5", "ioctl-bin=0x1234:x0102",
                                  "ioctl-string=0x1234:abc", "ioctl-int=5", "ioctl-bin=0x12",
-                                 "ioctl-int=x:1", "ioctl-string"])
+                                 "ioctl-int=x:1", "ioctl-string", "ioctl-int=0x1234:-1",
+                                 "ioctl-intp=0x1234:-1"])
 def test_generic_ioctl_as_both(tmp_path, opt):
     """A request a regular file does not know: socat's error texts, per type."""
     for run, ref in ((run_pysocat18, run_socat18), (run_pysocat, run_socat)):

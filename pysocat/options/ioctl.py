@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import OptionError
 from .table import opt, register_applier
-from .values import VALUE_PARSERS, number, strtoul
+from .values import VALUE_PARSERS, int_pair, strtoul
 
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
 FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902
@@ -55,13 +55,11 @@ def _req_then(value, raw, name, second):
     req, rest = strtoul(value, 0)
     if req is None:
         raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
-    if second != "int" and rest[:1] != ":":
+    if rest[:1] != ":":
         raise OptionError(f'parseopts(): trailing garbage in numerical arg of option "{raw}"')
     if rest == "":
         raise OptionError(f'parseopts(): option "{name}": 2 arguments required')
     rest = rest[1:]
-    if second == "int":
-        return (req & 0xFFFFFFFF, number(rest, raw) & 0xFFFFFFFF)
     if second == "bin":
         from .dalan import dalan
         rc, data = dalan(rest, 1024)
@@ -71,8 +69,7 @@ def _req_then(value, raw, name, second):
     return (req & 0xFFFFFFFF, rest)
 
 
-VALUE_PARSERS["INT:INT"] = lambda v, raw, name: _req_then(v, raw, name, "int")
-VALUE_PARSERS["INT:INTP"] = VALUE_PARSERS["INT:INT"]
+VALUE_PARSERS["INT:INTP"] = int_pair        # INT:INT is termios.py's (winsz), the same
 VALUE_PARSERS["INT:BIN"] = lambda v, raw, name: _req_then(v, raw, name, "bin")
 VALUE_PARSERS["INT:STRING"] = lambda v, raw, name: _req_then(v, raw, name, "string")
 
@@ -98,8 +95,10 @@ def _apply_generic(fd: int, it) -> None:
         _ioctl(fd, req, 0, "NULL")
         return
     req, arg = it.value
+    if t in ("INT:INT", "INT:INTP"):    # socat's u_int, passed as a C int
+        arg &= 0xFFFFFFFF
     if t == "INT:INT":
-        _ioctl(fd, req, arg, f"0x{arg:x}")
+        _ioctl(fd, req, arg - (1 << 32) if arg >= 1 << 31 else arg, f"0x{arg:x}")
     elif t == "INT:INTP":
         buf = bytearray(struct.pack("I", arg))
         _ioctl(fd, req, buf, _ptr(buf))

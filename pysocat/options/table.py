@@ -238,7 +238,7 @@ class Options:
 
 
 def _log_setting(row: OptDef, val) -> None:
-    if row.type in ("INT:ULONG", "INT:INT"):     # socat: %d:%lu, %d:%d
+    if row.type in ("INT:ULONG", "INT:INT", "INT:INTP"):     # socat: %d:%lu, %d:%d
         LOG.info(f'setting option "{row.name}" to {_sint(val[0])}:{val[1]}')
     elif row.type == "CONST":
         LOG.info(f'setting option "{row.name}"')
@@ -250,8 +250,6 @@ def _log_setting(row: OptDef, val) -> None:
         LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:{val[2]}')
     elif row.type in ("INT:INT:BIN", "INT:INT:STRING"):
         LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}:...')
-    elif row.type in ("INT:INT", "INT:INTP"):
-        LOG.info(f'setting option "{row.name}" to {val[0]}:{val[1]}')
     elif row.type == "INT:BIN":
         LOG.info(f'setting option "{row.name}" to {val[0]}:...')
     elif row.type == "INT:STRING":

@@ -26,7 +26,7 @@ import termios as T
 from ..errors import OptionError, SocatError
 from ..log import LOG
 from .table import opt, register_applier
-from .values import VALUE_PARSERS
+from .values import VALUE_PARSERS, int_pair
 
 IFLAG, OFLAG, CFLAG, LFLAG = 0, 1, 2, 3
 
@@ -170,21 +170,8 @@ def _valid_speed(speed: int) -> bool:
     return not speed & ~T.CBAUD
 
 
-def _int_pair(value, raw: str, name: str):
-    """socat's TYPE_INT_INT / TYPE_INT_ULONG: ``<n>:<m>`` (the separator is skipped)."""
-    from .values import number, strtoul
-    if value is None:
-        raise OptionError(f'option "{raw}": values required')
-    first, rest = strtoul(value, 0)
-    if first is None:
-        raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
-    if rest == "":
-        raise OptionError(f'parseopts(): option "{name}": 2 arguments required')
-    return (first & 0xFFFFFFFF, number(rest[1:], raw))
-
-
-VALUE_PARSERS.setdefault("INT:INT", _int_pair)
-VALUE_PARSERS["INT:ULONG"] = _int_pair
+VALUE_PARSERS["INT:INT"] = int_pair
+VALUE_PARSERS["INT:ULONG"] = int_pair
 
 
 def _signed(v: int) -> int:

@@ -199,3 +199,16 @@ def _int_int_x(vtype: str, value, raw: str, name: str):
     else:
         third = rest
     return (nums[0], nums[1], third)
+
+
+def int_pair(value, raw: str, name: str):
+    """socat's TYPE_INT_INT / TYPE_INT_INTP / TYPE_INT_ULONG: ``<n>:<m>`` (the
+    separator is skipped; the first is an unsigned int, the second a number)."""
+    if value is None:
+        raise OptionError(f'option "{raw}": values required')
+    first, rest = strtoul(value, 0)
+    if first is None:
+        raise OptionError(f'parseopts(): missing numerical value of option "{raw}"')
+    if rest == "":
+        raise OptionError(f'parseopts(): option "{name}": 2 arguments required')
+    return (first & 0xFFFFFFFF, number(rest[1:], raw))
