@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from conftest import (ENV17, ENV18, PYSOCAT, SOCAT18, log_texts, needs_socat, needs_socat18,
-                      run_pysocat, run_pysocat18, run_socat)
+from conftest import (ENV18, PYSOCAT, SOCAT18, log_texts, needs_socat18, run_pysocat18)
 from same18 import comparable
 
 
@@ -135,15 +134,6 @@ def test_environment_has_no_ports():
     env = dict(line.split("=", 1) for line in answers[0].decode().splitlines() if "=" in line)
     assert env["SOCAT_PEERADDR"] == env["SOCAT_SOCKADDR"] == "127.0.0.1"
     assert "SOCAT_PEERPORT" not in env and rc == 0
-
-
-@needs_socat
-@pytest.mark.parametrize("addr", ["ACCEPT-FD:3", "ACCEPT:3"])
-def test_unknown_in_17(addr):
-    mine = run_pysocat(addr, "-", env=ENV17)
-    theirs = run_socat(addr, "-")
-    assert mine.returncode == theirs.returncode == 1
-    assert log_texts(mine.stderr) == log_texts(theirs.stderr)
 
 
 def test_explain():

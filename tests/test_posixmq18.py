@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from conftest import (ENV17, PYSOCAT, SOCAT18, log_texts, needs_socat, needs_socat18,
-                      run_pysocat, run_pysocat18, run_socat, run_socat18)
+from conftest import (PYSOCAT, SOCAT18, log_texts, needs_socat18, run_pysocat18, run_socat18)
 from same18 import comparable
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -173,15 +172,6 @@ def test_unlink_close(mq):
     q = mq()
     _send(run_pysocat18, q, b"x\n", opts=",unlink-close")
     assert _LIBC.mq_unlink(q.encode()) == -1 and ctypes.get_errno() == 2
-
-
-@needs_socat
-@pytest.mark.parametrize("addr", ["POSIXMQ-READ:/x", "POSIXMQ:/x", "POSIXMQ-RECV:/x"])
-def test_unknown_in_17(addr):
-    mine = run_pysocat("-u", addr, "-", env=ENV17)
-    theirs = run_socat("-u", addr, "-")
-    assert mine.returncode == theirs.returncode == 1
-    assert log_texts(mine.stderr) == log_texts(theirs.stderr)
 
 
 @pytest.mark.parametrize("addr", ["POSIXMQ-READ:/q", "POSIXMQ-RECEIVE:/q,fork",

@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import (ENV17, PYSOCAT, SOCAT18, log_texts, needs_socat, needs_socat18,
-                      run_pysocat, run_pysocat18, run_socat)
+from conftest import (PYSOCAT, SOCAT18, log_texts, needs_socat18, run_pysocat18)
 
 
 def _ew(stderr):
@@ -70,16 +69,6 @@ def test_pty_interactive_shell():
     r = run_pysocat18("-", "SHELL,pty,setsid,echo=0", input=b"echo ${0}END\nexit\n",
                       env={"SHELL": "/bin/sh"})
     assert b"shEND" in r.stdout and r.returncode == 0
-
-
-@needs_socat
-@pytest.mark.parametrize("args", [["-", "SHELL:true"], ["-", "SHELL"],
-                                  ["-", "SYSTEM:true,shell=/bin/sh"]])
-def test_unknown_in_17(args):
-    mine = run_pysocat(*args, env=ENV17)
-    theirs = run_socat(*args)
-    assert mine.returncode == theirs.returncode == 1
-    assert log_texts(mine.stderr) == log_texts(theirs.stderr)
 
 
 def test_explain():
