@@ -48,6 +48,41 @@ def same(pair, stdout=True):
     return c
 
 
+class _Logged:
+    """A process with its log in a file: ``seen(want)`` waits (10 s at most) until
+    the log holds ``want``; on leaving, a process still running is killed;
+    ``texts()`` gives its log texts."""
+
+    def __init__(self, cmd, env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, **kw):
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen(cmd, env=env, stdin=stdin, stdout=stdout, stderr=self.err,
+                                  **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.err.close()
+
+    def seen(self, want: bytes, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if want in self.log():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def log(self) -> bytes:
+        self.err.seek(0)
+        return self.err.read()
+
+    def texts(self):
+        return texts(subprocess.CompletedProcess([], 0, b"", self.log()))
+
+
 # ---------------------------------------------------------------------------
 # parsing
 # ---------------------------------------------------------------------------
@@ -138,27 +173,12 @@ def test_zero_flag_listens_on_both_versions():
 
 def _signalled(cmd, env, sig, flags=(), wait_for=b"starting data transfer loop"):
     """Run cmd (PIPE echo), send sig once the loop runs; (rc, log texts)."""
-    with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd + ["-dd", *flags, "PIPE", "PIPE"], env=env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=err, start_new_session=True,
-                             # a background job may inherit SIGINT ignored
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                err.seek(0)
-                if wait_for in err.read():
-                    break
-                time.sleep(0.02)
-            p.send_signal(sig)
-            rc = p.wait(timeout=10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        err.seek(0)
-        return rc, texts(subprocess.CompletedProcess([], 0, b"", err.read()))
+    with _Logged(cmd + ["-dd", *flags, "PIPE", "PIPE"], env, start_new_session=True,
+                 # a background job may inherit SIGINT ignored
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as run:
+        run.seen(wait_for)
+        run.p.send_signal(sig)
+        return run.p.wait(timeout=10), run.texts()
 
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
@@ -189,33 +209,19 @@ def test_sigusr1(profile):
     binary, env = PROFILES[profile]
     results = []
     for cmd, e in (([binary()], os.environ), (PYSOCAT, env)):
-        with tempfile.TemporaryFile() as err:
-            p = subprocess.Popen(cmd + ["-dd", "-u", "-", "STDOUT"], env=e,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=err)
+        with _Logged(cmd + ["-dd", "-u", "-", "STDOUT"], e, stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE) as run:
+            run.p.stdin.write(b"hello\n")
+            run.p.stdin.flush()
+            assert run.p.stdout.readline() == b"hello\n"
+            time.sleep(0.3)     # the count follows the write
+            run.p.send_signal(signal.SIGUSR1)
+            run.seen(b"finishing signal")
             try:
-                p.stdin.write(b"hello\n")
-                p.stdin.flush()
-                assert p.stdout.readline() == b"hello\n"
-                time.sleep(0.3)     # the count follows the write
-                p.send_signal(signal.SIGUSR1)
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline and p.poll() is None:
-                    err.seek(0)
-                    if b"finishing signal" in err.read():
-                        break
-                    time.sleep(0.02)
-                try:
-                    p.stdin.close()
-                except BrokenPipeError:
-                    pass
-                rc = p.wait(timeout=10)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            err.seek(0)
-            results.append((rc, texts(subprocess.CompletedProcess([], 0, b"", err.read()))))
+                run.p.stdin.close()
+            except BrokenPipeError:
+                pass
+            results.append((run.p.wait(timeout=10), run.texts()))
     assert results[1] == results[0]
     if profile == "1.8":
         assert "I STATISTICS: left to right: 1 packets(s), 6 byte(s)" in results[0][1]
@@ -230,27 +236,12 @@ def test_usr1_before_the_transfer_18():
         port = s.getsockname()[1]
     got = []
     for cmd, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
-        with tempfile.TemporaryFile() as err:
-            p = subprocess.Popen(cmd + ["-dd", f"TCP4-LISTEN:{port},reuseaddr", "PIPE"],
-                                 env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                for want, sig in ((b"listening on", signal.SIGUSR1),
-                                  (b"finishing signal 10", signal.SIGTERM)):
-                    deadline = time.monotonic() + 10
-                    while time.monotonic() < deadline:
-                        err.seek(0)
-                        if want in err.read():
-                            break
-                        time.sleep(0.02)
-                    p.send_signal(sig)
-                rc = p.wait(timeout=10)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            err.seek(0)
-            got.append((rc, texts(subprocess.CompletedProcess([], 0, b"", err.read()))))
+        with _Logged(cmd + ["-dd", f"TCP4-LISTEN:{port},reuseaddr", "PIPE"], env) as run:
+            for want, sig in ((b"listening on", signal.SIGUSR1),
+                              (b"finishing signal 10", signal.SIGTERM)):
+                run.seen(want)
+                run.p.send_signal(sig)
+            got.append((run.p.wait(timeout=10), run.texts()))
     assert got[1] == got[0]
     assert "W transfer engine not yet started, statistics not available" in got[0][1]
 
@@ -566,37 +557,24 @@ def test_statistics_fork_listener_18():
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        with tempfile.TemporaryFile() as err:
-            p = subprocess.Popen(cmd + ["-dd", "--statistics", f"TCP4-LISTEN:{port},fork,reuseaddr",
-                                        "PIPE"], env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                for _ in range(200):
-                    try:
-                        c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                        break
-                    except OSError:
-                        time.sleep(0.05)
-                with c:
-                    c.sendall(b"statistics\n")
-                    assert c.recv(100) == b"statistics\n"
-                    c.shutdown(socket.SHUT_WR)
-                    c.recv(100)
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    err.seek(0)
-                    if b"childdied(): handling" in err.read():
-                        break
+        with _Logged(cmd + ["-dd", "--statistics", f"TCP4-LISTEN:{port},fork,reuseaddr",
+                            "PIPE"], env) as run:
+            for _ in range(200):
+                try:
+                    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    break
+                except OSError:
                     time.sleep(0.05)
-                p.terminate()
-                p.wait(timeout=10)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            err.seek(0)
+            with c:
+                c.sendall(b"statistics\n")
+                assert c.recv(100) == b"statistics\n"
+                c.shutdown(socket.SHUT_WR)
+                c.recv(100)
+            run.seen(b"childdied(): handling")
+            run.p.terminate()
+            run.p.wait(timeout=10)
             got.append(sorted(re.sub(r"\d+", "#", t) if "STATISTICS" not in t else t
-                              for t in texts(subprocess.CompletedProcess([], 0, b"", err.read()))))
+                              for t in run.texts()))
     assert got[1] == got[0]
     assert "I STATISTICS: left to right: 1 packets(s), 11 byte(s)" in got[0]
     assert "W transfer engine not yet started, statistics not available" in got[0]
@@ -631,25 +609,11 @@ def test_zero_flag_listeners_18(address):
         port = s.getsockname()[1]
     got = []
     for cmd, env in (([SOCAT18], os.environ), (PYSOCAT, ENV18)):
-        with tempfile.TemporaryFile() as err:
-            p = subprocess.Popen(cmd + ["-0", "-dd", address.format(port=port), "PIPE"],
-                                 env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    err.seek(0)
-                    if b" on " in err.read():
-                        break
-                    time.sleep(0.02)
-                p.terminate()
-                p.wait(timeout=10)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            err.seek(0)
-            got.append(texts(subprocess.CompletedProcess([], 0, b"", err.read()))[0])
+        with _Logged(cmd + ["-0", "-dd", address.format(port=port), "PIPE"], env) as run:
+            run.seen(b" on ")
+            run.p.terminate()
+            run.p.wait(timeout=10)
+            got.append(run.texts()[0])
     assert got[1] == got[0]
 
 
