@@ -15,7 +15,7 @@ import _signal as signal  # the C module: signal.py imports enum (~5 ms of start
 import sys
 
 from .errors import RetryLater, SocatError
-from .log import FATAL, INFO, LOG, NOTICE
+from .log import FATAL, INFO, LOG
 
 COPYRIGHT = ("socat by Gerhard Rieger and contributors - see www.dest-unreach.org",
              "This product includes software developed by the OpenSSL Project for use in the OpenSSL Toolkit. (http://www.openssl.org/)",
@@ -521,43 +521,9 @@ class _Lock:
         path = self.cfg.lockfile
         if not path:
             return
-        import time
-        level = NOTICE
-        while not self._get(path):
-            if not self.cfg.waitlock:
-                raise SocatError(f'could not obtain lock "{path}"')
-            LOG.msg(level, f'waiting for lock "{path}"')
-            level = INFO
-            time.sleep(1)
+        from . import lockfile
+        lockfile.take(path, self.cfg.waitlock)
         self.path, self.owner = path, os.getpid()
-        LOG.info(f'obtained lock "{path}"')
-
-    @staticmethod
-    def _get(path) -> bool:
-        """xiogetlock(): a private file with the pid, linked to the lock name."""
-        import tempfile
-        from .versions import ACTIVE
-        if os.path.lexists(path):
-            return False
-        text, mode = ACTIVE.lockfile_contents
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
-                                       dir=os.path.dirname(path) or ".")
-        except OSError as e:
-            raise SocatError(f'mkstemp("{path}.XXXXXX"): {e.strerror}') from None
-        try:
-            os.write(fd, text.format(pid=os.getpid()).encode())
-            os.fchmod(fd, mode)
-            os.close(fd)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            except OSError as e:
-                raise SocatError(f'link("{tmp}", "{path}"): {e.strerror}') from None
-        finally:
-            os.unlink(tmp)
-        return True
 
     def release(self) -> None:
         if self.path and self.owner == os.getpid():

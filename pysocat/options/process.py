@@ -165,46 +165,6 @@ def apply_in_child(copts) -> None:
     set_delayed_user()
 
 
-# --- the lock file (xiolockfile.c) --------------------------------------------
-def _getlock(path: str) -> bool:
-    """True when the lock was taken, False when it exists (socat's xiogetlock)."""
-    import tempfile
-    if os.path.lexists(path):
-        return False
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
-                                   dir=os.path.dirname(path) or ".")
-    except OSError as e:
-        raise SocatError(f'mkstemp("{path}.XXXXXX"): {e.strerror}') from None
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError as e:
-            raise SocatError(f'link("{tmp}", "{path}"): {e.strerror}') from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-    return True
-
-
-def _lock(path: str, wait: bool) -> None:
-    import time
-    level = LOG.notice
-    while not _getlock(path):
-        if not wait:
-            raise SocatError(f'could not obtain lock "{path}"')
-        level(f'waiting for lock "{path}"')
-        level = LOG.info
-        time.sleep(1.0)
-    LOG.info(f'obtained lock "{path}"')
-
-
 def around_open(opts, opener):
     """One address's open with its INIT/EARLY and end-of-open process steps.
 
@@ -223,7 +183,8 @@ def around_open(opts, opener):
     path = None
     if locks:
         locks[0].used = True
-        _lock(locks[0].value, locks[0].row.apply[1])
+        from .. import lockfile
+        lockfile.take(locks[0].value, locks[0].row.apply[1])
         path = locks[0].value
     try:
         for it in opts.items:

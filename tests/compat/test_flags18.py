@@ -425,13 +425,19 @@ def test_sniff_per_fork_child_18(tmp_path):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
-@pytest.mark.parametrize("flag", ["-L", "-W"])
+@pytest.mark.parametrize("flag", ["-L", "-W", "lockfile", "waitlock"])
 def test_lock_file_contents(profile, flag, tmp_path):
+    """The lock file's text and mode, from the flags and from the address options
+    (one xiogetlock() in socat)."""
     binary, env = PROFILES[profile]
     seen = []
     for cmd, e in (([binary()], os.environ), (PYSOCAT, env)):
         lock = tmp_path / ("lock" + str(len(seen)))
-        p = subprocess.Popen(cmd + ["-dd", flag, str(lock), "-u", "-", "/dev/null"], env=e,
+        if flag.startswith("-"):
+            args = [flag, str(lock), "-u", "-", "/dev/null"]
+        else:
+            args = ["-u", "-", f"OPEN:/dev/null,{flag}={lock}"]
+        p = subprocess.Popen(cmd + ["-dd", *args], env=e,
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         try:
