@@ -171,6 +171,18 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "implicitly: 1.8 names the address, 1.7 says its applyopts() does not implement the option",
      "{addr}:{name}: binds implicitly, bind option not allowed",
      'applyopts(): option "bind" not implemented', "xio-unix.c:144-147"),
+    ("datagram_default_ip", "UDP-DATAGRAM and UDPLITE-DATAGRAM without an IP version "
+     "take the default listen IP version (-4/-6, 4 unless -0) before resolving the peer "
+     "and parsing range=, so range=127.0.0.1/8 works and an IPv6 peer needs -6 or pf= "
+     "(1.7: no version, the peer's decides; range= then needs the addr:mask form)",
+     True, False, "xio-udp.c:475-476"),
+    ("range_unspec_syntax_error", "the error for a range= without ':' on an address "
+     "of no address family (UDP-DATAGRAM under -0, SOCKET-DATAGRAM)",
+     'syntax error in range "{range}" of unspecified address family: use <addr>:<mask>',
+     'syntax error in range "{range}": use <addr>:<mask>', "xio-socket.c:1940"),
+    ("interface_ignore_outgoing", "INTERFACE sets PACKET_IGNORE_OUTGOING on its packet "
+     "socket, so the frames the host sends out of the interface are not read back "
+     "(1.7 reads them)", True, False, "xio-interface.c:129-136, xioread.c:217-231"),
     ("new_address_types", "the address types new in 1.8 (SOCKS5, SHELL, ACCEPT-FD, ...)",
      True, False, "xioopen.c"),
     ("new_options", "the address options new in 1.8 (netns, chdir, ai-*, ...)",

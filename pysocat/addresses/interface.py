@@ -19,6 +19,8 @@ from .registry import address
 
 ETH_P_ALL = 0x0003
 SIOCGIFINDEX = 0x8933
+SOL_PACKET = 263
+PACKET_IGNORE_OUTGOING = 23     # linux/if_packet.h, Linux 4.20
 
 
 def ifindex(name: str) -> int | None:
@@ -61,6 +63,14 @@ def open_interface(ctx, row, spec, opts, params):
         ifname = name
     us = S.SockAddr(pf, (ifname, ETH_P_ALL))
     sock, local = D.prepare_sendto(opts, pf, socktype, 0, us)
+    from ..versions import ACTIVE
+    if ACTIVE.interface_ignore_outgoing:
+        # the kernel leaves out the frames this host sends (socat 1.8)
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        except OSError as e:
+            LOG.warn(f"setsockopt({sock.fileno()}, SOL_PACKET, PACKET_IGNORE_OUTGOING, "
+                     f"{{1}}): {e.strerror}")
     ep = D.DatagramEndpoint(sock, spec.raw, "recv", peer=us, local=local,
                             checker=S.PeerCheck())
     ep.sendto = us

@@ -70,7 +70,8 @@ class GenericRange:
 def parse_generic_range(text: str) -> GenericRange:
     """socat's xioparsenetwork() for PF_UNSPEC."""
     if ":" not in text:
-        raise SocatError(f'syntax error in range "{text}": use <addr>:<mask>')
+        from ..versions import ACTIVE
+        raise SocatError(ACTIVE.range_unspec_syntax_error.format(range=text))
     addr, _, mask = text.partition(":")
     a, m = _data(addr), _data(mask)
     if len(a) != len(m):

@@ -51,7 +51,8 @@ def peer_check(opts, pf, sourceport=None, lowport=False):
     if text is not None:
         if pf == UNSPEC:
             if ":" not in text:
-                raise SocatError(f'syntax error in range "{text}": use <addr>:<mask>')
+                from ..versions import ACTIVE
+                raise SocatError(ACTIVE.range_unspec_syntax_error.format(range=text))
             raise SocatError(f'range option not supported with address family {pf}')
         rng = S.parse_range(text, pf)
     chk = S.PeerCheck(rng)
@@ -85,6 +86,9 @@ def udp_datagram(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     # socat takes sourceport here, before the peer is known: it then only
     # permits packets from port 0 (and does not bind it)
     sp = 0 if opts.get("sourceport") is not None else None
+    from ..versions import ACTIVE
+    if ACTIVE.datagram_default_ip:
+        pf = S.default_listen_pf(ctx, pf)
     pf = S.socket_pf(opts, pf)
     sock, them, local, lowport = _sendto_setup(ctx, opts, params[0], params[1], pf,
                                                socktype, proto)
