@@ -745,7 +745,7 @@ def open_connect(ctx, row, spec, opts, params):
         if pid == 0:
             break
         ep.sock.close()
-        policy.sleep()
+        S.fork_pause(mgr, policy, 0)
     conn_loginfo(ep)
     if ctx.mode == WRITE:
         ep.wronly = True
@@ -754,41 +754,16 @@ def open_connect(ctx, row, spec, opts, params):
 
 def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_sni,
                snihost):
-    """socat 1.8's xioopen_openssl_connect(): TCP's resolve-and-try-every-address
-    loop (tcp._prepare18, tcp._connect_any), then the handshake, retry, fork."""
-    from ..log import NOTICE, WARN
+    """socat 1.8's xioopen_openssl_connect(): the 1.8 client loop
+    (sockets.client_loop18) with the TLS handshake as its session."""
     from ..versions import ACTIVE
-    from .tcp import _connect_any, _prepare18, give_up
-    pf = S.socket_pf(opts, socket.AF_UNSPEC)
-    policy = S.RetryPolicy.from_opts(opts)
-    dofork = bool(opts.get("fork"))
-    maxchildren = int(opts.get("max-children", 0) or 0)
-    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
-    if mgr is not None:
-        mgr.install()
-    LOG.info("starting connect loop")
-    if ACTIVE.connect_notices:
-        LOG.notice(f"opening OpenSSL connection to {host}:{port}")
-    while True:
-        level = NOTICE if policy.more() else WARN
-        try:
-            them, binds, bindport, lowport = _prepare18(ctx, opts, host, port, pf, _STREAM, _TCP)
-        except S.RetryLater:
-            if not policy.more():
-                raise
-            policy.consume()
-            policy.sleep()
-            continue
+
+    def start():
+        LOG.info("starting connect loop")
         if ACTIVE.connect_notices:
-            LOG.notice(f"opening connection to server {host}:{port}")
-        sock, got = _connect_any(row, opts, host, them, binds, bindport, lowport,
-                                 _STREAM, _TCP, level)
-        if sock is None:
-            if policy.more():
-                policy.consume()
-                policy.sleep()
-                continue
-            raise give_up(f"{spec.head}:{host}:{port}", got)
+            LOG.notice(f"opening OpenSSL connection to {host}:{port}")
+
+    def session(sock, got, level, policy):
         ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, got)
         try:
             _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
@@ -798,21 +773,17 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
                 LOG.info(e.text)
                 for text in getattr(e, "then", ()):
                     LOG.info(text)
-                policy.consume()
-                policy.sleep()
-                continue
+                raise S.TryAgain() from None
             raise
         except BaseException:
             ep.sock.close()
             raise
-        if mgr is None or mgr.fork() == 0:
-            break
-        ep.sock.close()
-        policy.sleep()
-        while maxchildren and len(mgr.children) >= maxchildren:
-            LOG.info(f"all {maxchildren} allowed children are active, waiting")
-            policy.sleep()
-            mgr.reap(from_signal=False)
+        return ep
+
+    _, _, ep = S.client_loop18(ctx, row, opts, host, port, S.socket_pf(opts, socket.AF_UNSPEC),
+                               _STREAM, _TCP, f"{spec.head}:{host}:{port}", start=start,
+                               notice=f"opening connection to server {host}:{port}",
+                               session=session)
     conn_loginfo(ep)
     if ACTIVE.connect_notices:
         LOG.notice(f"successfully connected to SSL server {host}:{port}")

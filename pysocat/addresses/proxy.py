@@ -137,42 +137,13 @@ def _open_via(ctx, opts, server: str, port: str, handshake, announce: str, row=N
         if pid == 0:
             return sock, them
         sock.close()
-        policy.sleep()
+        S.fork_pause(mgr, policy, 0)
 
 
 def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
-    """socat 1.8's proxy/socks client loop around tcp._prepare18/_connect_any."""
-    from ..log import NOTICE, WARN
-    from ..versions import ACTIVE
-    from .tcp import _connect_any, _prepare18, give_up
-    pf = S.socket_pf(opts, socket.AF_UNSPEC)
-    policy = S.RetryPolicy.from_opts(opts)
-    dofork = bool(opts.get("fork"))
-    maxchildren = int(opts.get("max-children", 0) or 0)
-    mgr = S.ForkManager(shutup=S.children_shutup(opts)) if dofork else None
-    if mgr is not None:
-        mgr.install()
-    while True:
-        level = NOTICE if policy.more() else WARN
-        try:
-            them, binds, bindport, lowport = _prepare18(ctx, opts, server, port, pf,
-                                                        _STREAM, _TCP)
-        except S.RetryLater:
-            if not policy.more():
-                raise
-            policy.consume()
-            policy.sleep()
-            continue
-        if ACTIVE.connect_notices:
-            LOG.notice(f"opening connection to {what} {server}:{port}")
-        sock, got = _connect_any(row, opts, server, them, binds, bindport, lowport,
-                                 _STREAM, _TCP, level)
-        if sock is None:
-            if policy.more():
-                policy.consume()
-                policy.sleep()
-                continue
-            raise give_up(failed, got)
+    """socat 1.8's proxy/socks client loop: sockets.client_loop18 with the
+    proxy's handshake as its session."""
+    def session(sock, got, level, policy):
         try:
             handshake(sock)
         except _Retry as e:
@@ -183,32 +154,17 @@ def _open_via18(ctx, opts, server, port, handshake, row, what, failed):
                 sock.close()
                 if not policy.more():
                     raise S.RetryLater(e.text) from None
-                policy.consume()
-                policy.sleep()
-                continue
+                raise S.TryAgain() from None
         except BaseException:
             sock.close()
             raise
-        if mgr is None or mgr.fork() == 0:
-            return sock, got
-        sock.close()
-        policy.sleep()
-        while maxchildren and len(mgr.children) >= maxchildren:
-            LOG.info(f"all {maxchildren} allowed children are active, waiting")
-            policy.sleep()
-            mgr.reap(from_signal=False)
+        return sock
 
-
-def _endpoint(sock, them, spec, opts):
-    local = None
-    try:
-        local = S.sockaddr_of(sock)
-    except OSError:
-        pass
-    ep = S.SocketEndpoint(sock, spec.raw, peer=them, local=local)
-    return S.finish_socket(ep, opts)
-
-
+    sock, got, _ = S.client_loop18(ctx, row, opts, server, port,
+                                   S.socket_pf(opts, socket.AF_UNSPEC), _STREAM, _TCP, failed,
+                                   notice=f"opening connection to {what} {server}:{port}",
+                                   session=session)
+    return sock, got
 # --- HTTP CONNECT ----------------------------------------------------------------
 def _b64(text: str) -> str:
     import binascii
@@ -333,7 +289,7 @@ def open_proxy(ctx, row, spec, opts, params):
                            f"opening connection to {target}:{tport} via proxy {server}:{port}",
                            row, "proxy", f"{spec.head}:{server}:...,proxyport={port}")
     LOG.notice(f"successfully connected to {target}:{tport} via proxy {server}:{port}")
-    return _endpoint(sock, them, spec, opts)
+    return S.client_endpoint(sock, spec, them, opts)
 
 
 # --- SOCKS4 / SOCKS4A ----------------------------------------------------------------
@@ -403,7 +359,7 @@ def _open_socks(socks4a: bool):
         from ..versions import ACTIVE
         if ACTIVE.connect_notices:
             LOG.notice(f"successfully connected to {host}:{tport_text} via sockd {server}:{port}")
-        return _endpoint(sock, them, spec, opts)
+        return S.client_endpoint(sock, spec, them, opts)
     return opener
 
 

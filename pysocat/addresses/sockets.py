@@ -961,6 +961,18 @@ class ForkManager:
             if self.polling and not fds:
                 return []
 
+    def nap(self, seconds: float) -> None:
+        """socat's Nanosleep() in a fork loop: ``seconds``, or less when a
+        child ends (SIGCHLD interrupts nanosleep; the children are reaped)."""
+        if seconds <= 0:
+            return
+        if self._wake_r < 0:
+            time.sleep(seconds)
+            if self.children:
+                self.reap(from_signal=False)
+            return
+        self.wait_readable([], seconds, wake=True)
+
     def wait_slot(self) -> None:
         """max-children: wait until fewer children than the limit run."""
         while self.max_children and len(self.children) >= self.max_children:
@@ -1193,7 +1205,171 @@ def connect_loop(ctx, opts, family: int, socktype: int, proto: int, them: SockAd
         if pid == 0:
             return sock
         sock.close()
-        policy.sleep()
+        fork_pause(mgr, policy, 0)
+
+
+# ---------------------------------------------------------------------------
+# socat 1.8's client side: resolve every time, try every address, retry, fork
+# (xio-ipapp.c: TCP, and the OPENSSL, PROXY and SOCKS4 clients on top of it)
+# ---------------------------------------------------------------------------
+
+
+def bind_list18(ctx, opts, pf, socktype, proto):
+    """socat 1.8's retropt_bind_ip(): every address of ``bind`` (None: no bind)."""
+    text = opts.get("bind")
+    if text is None:
+        return None
+    host, rest = split_hostport(text)
+    portp = rest[1:] if rest.startswith(":") else None
+    try:
+        return getaddrinfo_sorted(host if host != "" else None, portp, pf, socktype, proto,
+                                  True, preferred_ip(ctx))
+    except GaiFailure:
+        raise SocatError(f'error resolving bind option "{text}" with af={pf}') from None
+
+
+def prepare18(ctx, opts, host, port, pf, socktype, proto):
+    """socat 1.8's _xioopen_ipapp_prepare(): the targets, bind addresses, bind port."""
+    try:
+        them = getaddrinfo_sorted(host, port, pf, socktype, proto, False, preferred_ip(ctx))
+    except GaiFailure as f:
+        text = (f'_xioopen_ipapp_prepare(node="{host}", service="{port}", pf={pf}, ...): ')
+        if f.code == socket.EAI_AGAIN:
+            LOG.warn(text + f.text)
+            raise RetryLater(text + f.text) from None
+        raise SocatError(text + _gai_error_text(f)) from None
+    binds = bind_list18(ctx, opts, pf, socktype, proto)
+    bindport = None
+    sp = opts.get("sourceport")
+    if sp is not None:
+        if binds:
+            binds[0] = binds[0].with_port(sp)
+        else:
+            bindport = sp
+    return them, binds, bindport, bool(opts.get("lowport"))
+
+
+def connect_any18(row, opts, host, them, binds, bindport, lowport, socktype, proto, level):
+    """socat 1.8's _xioopen_ipapp_connect(): each target in turn, the last one's
+    failure at ``level``, the others' one level lower: (socket, target), or
+    (None, (errno, the last failure)) for ``give_up``."""
+    from ..versions import ACTIVE
+    err, last = 0, None
+    for i, sa in enumerate(them):
+        LOG.notice(f"opening connection to {sa.info()}")
+        lvl = level if i == len(them) - 1 else level - 1
+        us = None
+        if binds is not None:
+            us = next((b for b in binds if b.family == sa.family), None)
+            if us is None:
+                LOG.warn(f"{row.name.upper()}: No bind address with matching address "
+                         f"family ({sa.family}) of {host} available")
+                err = errno.ENOPROTOOPT
+                continue
+        elif bindport is not None:
+            us = SockAddr(sa.family, ("0.0.0.0", bindport) if sa.family == AF_INET
+                          else ("::", bindport, 0, 0))
+        try:
+            return connect_socket(opts, sa.family, socktype, proto, sa, us, lowport), sa
+        except SocatError as e:
+            if i < len(them) - 1 or ACTIVE.connect_failure_pair:
+                LOG.msg(lvl, e.text)
+            err, last = getattr(e, "errno", 0) or 0, e
+    return None, (err, last)
+
+
+def give_up(failed: str, why) -> SocatError:
+    """The error once every address failed and no retry is left: 1.8's
+    "KEYWORD:host:port: <error>" (``failed`` is the part before the colon),
+    else the last attempt's own error."""
+    from ..versions import ACTIVE
+    err, last = why
+    if not ACTIVE.connect_failure_pair and last is not None:
+        return last
+    return SocatError(f"{failed}: {os.strerror(err) if err else '(See above)'}")
+
+
+def client_endpoint(sock: socket.socket, spec, them: SockAddr, opts) -> "SocketEndpoint":
+    """The endpoint of a connected client socket, finished with its options."""
+    local = None
+    try:
+        local = sockaddr_of(sock)
+    except OSError:
+        pass
+    return finish_socket(SocketEndpoint(sock, spec.raw, peer=them, local=local), opts)
+
+
+class TryAgain(Exception):
+    """A client session (TLS, proxy handshake) failed after the connect: the
+    session logged and closed what it had; ``client_loop18`` retries."""
+
+
+def fork_pause(mgr: "ForkManager", policy: RetryPolicy, maxchildren: int) -> None:
+    """The parent of a client fork: socat's nanosleep(interval), then one more
+    per round while ``maxchildren`` children run. A child's end (SIGCHLD) cuts a
+    sleep short, as it interrupts nanosleep(), so the next connection follows
+    at once when a slot frees."""
+    mgr.nap(policy.interval)
+    while maxchildren and len(mgr.children) >= maxchildren:
+        LOG.info(f"all {maxchildren} allowed children are active, waiting")
+        mgr.nap(policy.interval)
+
+
+def client_loop18(ctx, row, opts, host, port, pf: int, socktype: int, proto: int,
+                  failed: str, start=None, notice: str | None = None, session=None):
+    """socat 1.8's connect loop (xioopen_ipapp_connect and the loops copied from
+    it in xio-openssl.c, xio-proxy.c, xio-socks4.c): per round resolve
+    (prepare18), try every address (connect_any18), then ``session(sock, got,
+    level, policy)`` (raises TryAgain to retry); retry/forever/interval, fork
+    with max-children. ``start()`` runs once the SIGCHLD handler is set,
+    ``notice`` is logged (N, with connect_notices) each round before the
+    connects; ``failed`` is the E once no retry is left.
+
+    Returns (socket, target, session's result) in the process that goes on:
+    the child with fork."""
+    from ..log import NOTICE, WARN
+    from ..versions import ACTIVE
+    policy = RetryPolicy.from_opts(opts)
+    dofork = bool(opts.get("fork"))
+    maxchildren = int(opts.get("max-children", 0) or 0)
+    mgr = ForkManager(shutup=children_shutup(opts)) if dofork else None
+    if mgr is not None:
+        mgr.install()
+    if start is not None:
+        start()
+    while True:
+        level = NOTICE if policy.more() else WARN
+        try:
+            them, binds, bindport, lowport = prepare18(ctx, opts, host, port, pf,
+                                                       socktype, proto)
+        except RetryLater:
+            if not policy.more():
+                raise
+            policy.consume()
+            policy.sleep()
+            continue
+        if notice is not None and ACTIVE.connect_notices:
+            LOG.notice(notice)
+        sock, got = connect_any18(row, opts, host, them, binds, bindport, lowport,
+                                  socktype, proto, level)
+        if sock is None:
+            if policy.more():
+                policy.consume()
+                policy.sleep()
+                continue
+            raise give_up(failed, got)
+        result = sock
+        if session is not None:
+            try:
+                result = session(sock, got, level, policy)
+            except TryAgain:
+                policy.consume()
+                policy.sleep()
+                continue
+        if mgr is None or mgr.fork() == 0:
+            return sock, got, result
+        getattr(result, "sock", result).close()
+        fork_pause(mgr, policy, maxchildren)
 
 
 # ---------------------------------------------------------------------------

@@ -324,20 +324,10 @@ def _open(command):
             if mgr.fork() == 0:
                 break
             sock.close()
-            policy.sleep()
-            while maxchildren and len(mgr.children) >= maxchildren:
-                LOG.info(f"all {maxchildren} allowed children are active, waiting")
-                policy.sleep()
-                mgr.reap(from_signal=False)
+            S.fork_pause(mgr, policy, maxchildren)
         LOG.notice(f"successfully connected to {host}:{tport} via socks5 server "
                    f"{server}:{sport}")
-        local = None
-        try:
-            local = S.sockaddr_of(sock)
-        except OSError:
-            pass
-        ep = S.SocketEndpoint(sock, spec.raw, peer=them, local=local)
-        return S.finish_socket(ep, opts)
+        return S.client_endpoint(sock, spec, them, opts)
     return opener
 
 

@@ -245,7 +245,7 @@ def _connect_loop(ctx, opts, pf, socktype, them, us):
         if mgr.fork() == 0:
             return sock
         sock.close()
-        policy.sleep()
+        S.fork_pause(mgr, policy, 0)
 
 
 class _Client:

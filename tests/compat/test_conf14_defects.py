@@ -83,3 +83,72 @@ def test_interface_ignores_outgoing(tmp_path, profile):
             sizes.append(out.stat().st_size if out.exists() else -1)
     assert sizes[1] == sizes[0]
     assert sizes[0] == (0 if profile == "1.8" else 84)
+
+
+# test.sh 587/590/591/593 *_CONNECT_MAXCHILDREN: a client's fork loop sleeps
+# interval after each child (nanosleep), but a child's end (SIGCHLD) cuts the
+# sleep short, so the next connection follows at once when a slot frees
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _parent_events(stderr: bytes):
+    """The fork loop parent's 'forked off' and 'childdied' lines, in order."""
+    lines = stderr.decode(errors="replace").splitlines()
+    pids = [m.group(1) for m in (re.search(r"\[(\d+)\] [A-Z] ", ln) for ln in lines) if m]
+    if not pids:
+        return []
+    parent = pids[0]
+    out = []
+    for ln in lines:
+        if f"[{parent}] " not in ln:
+            continue
+        if "forked off child process" in ln:
+            out.append("fork")
+        elif "childdied(): handling signal 17" in ln:
+            out.append("died")
+    return out
+
+
+def _fork_client(profile, tmp_path, life, interval, extra, window):
+    script = tmp_path / "child.sh"
+    script.write_text(f"#!/bin/sh\necho x\nsleep {life}\n")
+    script.chmod(0o755)
+    port = _free_port()
+    server = subprocess.Popen([SOCAT18, f"TCP4-LISTEN:{port},reuseaddr,fork", "PIPE"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import time
+        time.sleep(0.3)
+        binary, penv = PROFILES[profile]
+        out = []
+        for cmd, e in (([binary()], os.environ), (PYSOCAT, penv)):
+            out.append(subprocess.run(
+                ["timeout", "-s", "TERM", str(window)] + cmd +
+                ["-d", "-d", f"TCP4:127.0.0.1:{port},fork,interval={interval}{extra}",
+                 f"EXEC:{script}"],
+                capture_output=True, timeout=30, env=e))
+        return [_parent_events(r.stderr) for r in out]
+    finally:
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+def test_client_fork_sleep_ends_with_child(profile, tmp_path):
+    # interval 3 s, children of 0.3 s: in 2.5 s a forking client makes several
+    # connections, each after the previous child ended
+    classic, ours = _fork_client(profile, tmp_path, 0.3, 3, "", 2.5)
+    assert classic.count("fork") >= 3, classic
+    assert ours.count("fork") >= 3, ours
+
+
+def test_client_max_children_waits_for_a_child(tmp_path):
+    # max-children=2, interval 0.1 s, children of 0.8 s: the third connection
+    # waits for the first child's end, then follows it at once
+    for events in _fork_client("1.8", tmp_path, 0.8, 0.1, ",max-children=2", 1.5):
+        assert events[:2] == ["fork", "fork"], events
+        assert "fork" in events[2:] and events[2] == "died", events
