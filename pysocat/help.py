@@ -245,7 +245,7 @@ def address_alias_line(name: str, row) -> str:
 def option_line(row, name=None) -> str:
     """``name…groups=…phase=…type=…`` as socat's -hh prints an option."""
     name = name or shown(row, "name")
-    groups = _groups(row.groups)
+    groups = _groups(shown(row, "groups"))
     phase = shown(row, "phase")
     vtype = type_name(shown(row, "type"))
     if _profile().help_layout == "tabbed":

@@ -183,6 +183,10 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("interface_ignore_outgoing", "INTERFACE sets PACKET_IGNORE_OUTGOING on its packet "
      "socket, so the frames the host sends out of the interface are not read back "
      "(1.7 reads them)", True, False, "xio-interface.c:129-136, xioread.c:217-231"),
+    ("groups_18", "address types take socat 1.8's option groups where they changed: "
+     "INTERFACE has the INTERFACE group (iff-* flags set while it is open, interface-mtu), "
+     "TUN is not in the NAMED group (1.7: INTERFACE FD,SOCKET only; TUN also NAMED)",
+     True, False, "xio-interface.c:31,124-125, xio-tun.c:29, xioclose.c:104-108"),
     ("new_address_types", "the address types new in 1.8 (SOCKS5, SHELL, ACCEPT-FD, ...)",
      True, False, "xioopen.c"),
     ("new_options", "the address options new in 1.8 (netns, chdir, ai-*, ...)",

@@ -97,11 +97,7 @@ def test_h_lists_addresses_only():
 
 # Lines where pysocat's row still behaves as 1.7.4.4 under the 1.8 profile: the
 # help shows what pysocat does, so it differs from 1.8 until the behaviour does.
-KNOWN_18 = {
-    ("address", "INTERFACE"): "1.8 gives INTERFACE the INTERFACE group (iff-* flags apply)",
-    ("address", "TUN"): "1.8 takes TUN out of the NAMED group",
-    ("option", "umask"): "1.8 accepts umask on every address: groups (all), phase INIT",
-}
+KNOWN_18 = {}
 
 
 def _named(lines):

@@ -39,7 +39,7 @@ class AddrDef:
     name: str
     syntax: str               # as in socat -h, e.g. ":<host>:<port>"
     nparams: tuple            # (min, max) number of parameters
-    groups: frozenset
+    base_groups: frozenset    # the option groups (1.7.4.4's; see groups)
     opener: object            # callable(ctx, AddrDef, AddressSpec, Options) -> Endpoint
     feature: str              # WITH_* name shown by -V
     help: str = ""
@@ -51,6 +51,16 @@ class AddrDef:
     transport: str | None = None   # "stream" | "datagram" | "packet" | "fd"; None: derived
     since: str | None = None  # "1.8": the type is new in socat 1.8 (see SINCE)
     help18: tuple | None = None    # how socat 1.8's -h lists it where that differs: (("syntax", …),)
+    groups18: frozenset | None = None  # socat 1.8's groups where they differ (versions.groups_18)
+
+    @property
+    def groups(self) -> frozenset:
+        """The option groups under the active profile."""
+        if self.groups18 is not None:
+            from ..versions import ACTIVE
+            if ACTIVE.groups_18:
+                return self.groups18
+        return self.base_groups
 
     @property
     def names(self) -> tuple:
@@ -59,12 +69,14 @@ class AddrDef:
 
 def address(name, syntax, groups, opener, feature, help="", aliases=(),
             params=None, nparams=None, count_text=None, count_prefix=None,
-            steps=None, transport=None, since=None, help18=None):
+            steps=None, transport=None, since=None, help18=None, groups18=None):
     """Define one address row (called at import time by family modules).
 
     ``since="1.8"`` marks a type that socat 1.7.4.4 does not have: under that
     profile it is an unknown address, hidden from -h, -V and the index.
     ``help18``: what socat 1.8's ``-h`` shows differently (``{"syntax": …}``).
+    ``groups18``: socat 1.8's option groups where they differ (which options the
+    address takes, and what -h shows).
     """
     if since is not None and since not in SINCE:
         raise AssertionError(f"address {name}: unknown since={since!r}")
@@ -75,7 +87,8 @@ def address(name, syntax, groups, opener, feature, help="", aliases=(),
     row = AddrDef(name, syntax, tuple(nparams), frozenset(groups.split(",")),
                   opener, feature, help, tuple(aliases), tuple(params),
                   count_text, count_prefix, steps, transport, since,
-                  tuple(sorted(help18.items())) if help18 else None)
+                  tuple(sorted(help18.items())) if help18 else None,
+                  frozenset(groups18.split(",")) if groups18 is not None else None)
     origin = sys._getframe(1).f_globals.get("__name__", "")
     for n in row.names:
         if n.lower() in ADDRESSES:

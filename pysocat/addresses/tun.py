@@ -286,4 +286,4 @@ def _tun_steps(ctx):
 address("tun", "[:<ip-addr>/<bits>]", "FD,CHR,NAMED,OPEN,INTERFACE", open_tun, "TUN",
         "a new TUN/TAP network interface, with this address and prefix",
         params=("ip-addr/bits",), nparams=(0, 1), count_text="0 or 1",
-        steps=_tun_steps, transport="packet")
+        steps=_tun_steps, transport="packet", groups18="FD,CHR,OPEN,INTERFACE")

@@ -84,7 +84,8 @@ opt("unlink", "BOOL", "NAMED", "PREOPEN", ("addr",), "remove an existing file be
     ("delete", "remove"))
 opt("unlink-late", "BOOL", "NAMED", "PASTOPEN", ("addr",), "remove the file right after opening")
 opt("unlink-close", "BOOL", "NAMED", "LATE", ("addr",), "remove the file when the address is closed")
-opt("umask", "MODE_T", "NAMED", "EARLY", ("addr",), "umask while creating the file")
+opt("umask", "MODE_T", "NAMED", "EARLY", ("addr",), "umask while creating the file",
+    help18={"groups": frozenset(), "phase": "INIT"})    # 1.8: every address (process.py)
 # --- APPL: how the relay treats this side (valid on every address) ------------
 opt("ignoreeof", "BOOL", "APPL", "LATE", ("addr",), "at EOF keep reading (like tail -f)",
     ("ignoreof",))

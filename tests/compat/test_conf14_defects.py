@@ -152,3 +152,57 @@ def test_client_max_children_waits_for_a_child(tmp_path):
     for events in _fork_client("1.8", tmp_path, 0.8, 0.1, ",max-children=2", 1.5):
         assert events[:2] == ["fork", "fork"], events
         assert "fork" in events[2:] and events[2] == "died", events
+
+
+# 1.8's option groups: INTERFACE takes the INTERFACE group (iff-* flags merged
+# into the interface's while it is open, put back at close); 1.7 refuses them
+_IFF_SCRIPT = r"""
+ip link add c14a type veth peer name c14b
+ip link set c14b up
+timeout 1 "$@" -dddd -u INTERFACE:c14a,iff-promisc,iff-up - >/dev/null 2>"$ERR"
+echo "rc=$?"
+ip -o link show c14a | sed 's/.*<\([^>]*\)>.*/\1/'
+ip link del c14a
+"""
+
+
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+def test_interface_iff_options(tmp_path, profile):
+    from netns import Netns, have_netns
+    if not have_netns():
+        pytest.skip("needs root and ip")
+    binary, penv = PROFILES[profile]
+    results = []
+    with Netns("iff") as ns:
+        for n, cmd in enumerate(([binary()], PYSOCAT)):
+            err = tmp_path / f"err{n}"
+            r = ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"ERR={err}",
+                       "bash", "-c", _IFF_SCRIPT, "x", *cmd, timeout=30)
+            flags_lines = [t for t in log_texts(err.read_bytes())
+                           if '"c14a":' in t or t.startswith("E ")]
+            results.append((r.stdout.decode().split("\n")[1], flags_lines))
+    classic, ours = results
+    # the flags are back as they were after the run (no UP, no PROMISC)
+    assert ours[0] == classic[0] and "PROMISC" not in ours[0]
+    if profile == "1.8":
+        assert any("resulting flags" in t for t in classic[1])
+        assert [t for t in ours[1] if '"c14a":' in t] == [t for t in classic[1] if '"c14a":' in t]
+    else:
+        assert ours[1] == classic[1] == [
+            'E parseopts_table(): option "iff-promisc" not supported with this address type']
+
+
+# 1.8 takes TUN out of the NAMED group: unlink-early and the like are refused
+# (1.7 applies them to the device file). The device is a file of the test's.
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+def test_tun_named_options(tmp_path, profile):
+    binary, penv = PROFILES[profile]
+    out = []
+    for cmd, e in (([binary()], os.environ), (PYSOCAT, penv)):
+        dev = tmp_path / "fake-tun"
+        dev.write_text("")
+        r = subprocess.run(cmd + [f"TUN:10.9.9.1/24,tun-device={dev},unlink-early", "-"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=20, env=e)
+        out.append((r.returncode, errors(r), dev.exists()))
+    assert out[1] == out[0]
+    assert out[0][2] == (profile == "1.8")
