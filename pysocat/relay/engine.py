@@ -198,6 +198,52 @@ class _Direction:
                 pass
         if self.splicer is not None:
             self.splicer.nonblocking = self.nb_flags is not None
+        # a direction that only copies: the fast loop may move its small steps
+        self.plain = stream and not self.convert and not self.dumper and self.sniff is None \
+            and self.escape < 0 and self.left is None and _raw_fd(src, "read") \
+            and not getattr(src, "oneshot", False)
+        self.step_size = min(self.bufsize, SMALL_READ) if self.splicer is not None \
+            else self.bufsize
+
+    def fast_ready(self) -> bool:
+        """The fast loop may move this direction's next step."""
+        return self.backlog is None and not self.wait_write and not self.polling \
+            and (self.splicer is None or self.small) \
+            and not getattr(self.src, "notify_parent", None)
+
+    def step(self) -> int:
+        """transfer() of a plain direction in its steady state (see Relay._fast):
+        one read of at most step_size bytes, one write of all of them; the same
+        results, the same messages."""
+        try:
+            data = os.read(self.src.rfd, self.step_size)
+        except (BlockingIOError, InterruptedError):
+            return -1
+        except OSError as e:
+            return self._read_failed(self.src.rfd, e.errno, e.strerror, self.step_size)
+        n = len(data)
+        if not n:
+            return 0
+        if n >= SMALL_READ and self.splicer is not None:
+            self.small = False             # bulk again: back to splice
+        try:
+            if self.nb_flags is not None:
+                try:
+                    k = os.write(self.dst.wfd, data)
+                except (BlockingIOError, InterruptedError):
+                    k = 0
+                if k < n:
+                    k += _write_some(self.dst.wfd, memoryview(data)[k:])
+                    if k < n:
+                        self.backlog = memoryview(data)[k:]
+                        self.wait_write = True
+            else:
+                self.dst.write(data)
+        except OSError as e:
+            return self._write_failed(e, data)
+        self.moved += n
+        self.blocks += 1
+        return n
 
     def close(self, flush: bool = True, own_fds=()) -> None:
         """Write out what is still held (blocking, as socat's writes), then restore.
@@ -347,13 +393,7 @@ class _Direction:
                 else:
                     self.dst.write(data)
             except OSError as e:
-                if e.errno in _COOL and self.dst.cool_write:
-                    # socat's xiowrite() with cool-write: a notice, the
-                    # direction is then "in error"
-                    LOG.notice(f"write({self.dst.wfd}, 0x{id(data):x}, {len(data)}): "
-                               f"{e.strerror}")
-                    return IN_ERROR
-                raise SocatError(f"write({self.dst.wfd}, {len(data)}): {e.strerror}") from None
+                return self._write_failed(e, data)
             self.moved += len(data)
             self.blocks += 1
             if LOG.level <= 1:
@@ -361,6 +401,15 @@ class _Direction:
         if self.escaped or (self.left is not None and self.left <= 0):
             return 0
         return len(data) or -1
+
+    def _write_failed(self, e: OSError, data) -> int:
+        """socat's xiowrite() failure: with cool-write EPIPE/ECONNRESET is a
+        notice and the direction is then "in error", else an E."""
+        if e.errno in _COOL and self.dst.cool_write:
+            LOG.notice(f"write({self.dst.wfd}, 0x{id(data):x}, {len(data)}): "
+                       f"{e.strerror}")
+            return IN_ERROR
+        raise SocatError(f"write({self.dst.wfd}, {len(data)}): {e.strerror}") from None
 
     def _moved(self, n: int) -> int:
         """Book-keeping of a splice step (the read/write path's, without the data)."""
@@ -375,6 +424,22 @@ class _Direction:
         if self.left is not None and self.left <= 0:
             return 0
         return n
+
+
+def _poller(dirs, *extra):
+    """An epoll with the sources (and the wake-up/stop fds) registered once;
+    None when one of them cannot be polled that way (a regular file, /dev/null)."""
+    try:
+        poller = select.epoll()
+    except (OSError, AttributeError):
+        return None
+    try:
+        for fd in [d.src.rfd for d in dirs] + [fd for fd in extra if fd is not None]:
+            poller.register(fd, select.EPOLLIN)
+    except (OSError, ValueError):
+        poller.close()
+        return None
+    return poller
 
 
 def _is_pipe(fd) -> bool:
@@ -598,7 +663,7 @@ class Relay:
         r1, w1, r2, w2 = self.fds()
         LOG.enter_daemon_phase()     # -lm: "switching to syslog"
         LOG.notice(f"starting data transfer loop with FDs [{r1},{w1}] and [{r2},{w2}]")
-        total = total_timeout(cfg.total_timeout)
+        total = self.total = total_timeout(cfg.total_timeout)
         # signal handlers exist only in the main thread; a relay in another
         # thread (pysocat.api) reaps its children when it closes
         wake_r = None
@@ -606,18 +671,36 @@ class Relay:
             import threading    # only here: it costs start-up time
             if threading.current_thread() is threading.main_thread():
                 wake_r = _install_sigchld()
-        closing_deadline = None
-        last_action = time.monotonic()
+        self.closing_deadline = None
+        self.last_action = time.monotonic()
         failed = False
         # only shut-close leaves a closed number to poll: not looked for otherwise
         shut_close = any(sub is not None and sub.shut == "close"
                          for ep in (self.ep1, self.ep2)
                          for sub in (ep, getattr(ep, "reader", None), getattr(ep, "writer", None)))
+        # the fast loop (see _fast): directions that only copy bytes
+        fast = LOG.level > 1 and total != 0 and (total is None or total > 0) \
+            and all(d.plain for d in self.dirs)
+        poller = None
+        after_fast = False
         try:
             while not self.stop_requested:
                 active = [d for d in self.dirs if not d.eof]
                 if not active:
                     break
+                if fast and not after_fast and self.closing_deadline is None \
+                        and len(active) == len(self.dirs) and all(d.fast_ready() for d in active):
+                    if poller is None:
+                        poller = _poller(self.dirs, wake_r, cfg.stop_fd)
+                        if poller is None:
+                            fast = False
+                            continue
+                    if self._fast(poller):
+                        return 0
+                    after_fast = True      # one pass of the general loop: it sees why
+                    continue
+                after_fast = False
+                closing_deadline = self.closing_deadline
                 timeout = None
                 if closing_deadline is not None or total is not None:
                     now = time.monotonic()
@@ -629,7 +712,7 @@ class Relay:
                     if total < 0:   # 1.7.4.4 hands a negative -T to poll()
                         self._poll_error(OSError(errno.EINVAL, os.strerror(errno.EINVAL)),
                                          total)
-                    t = last_action + total - now
+                    t = self.last_action + total - now
                     if t <= 0 < total:
                         LOG.notice("inactivity timeout triggered")
                         break
@@ -661,9 +744,9 @@ class Relay:
                         return 0
                     if wake_r is not None and wake_r in got:
                         _drain(wake_r)
-                        if self._reap_children() and closing_deadline is None:
+                        if self._reap_children() and self.closing_deadline is None:
                             # socat_sigchild(): the child's end closes the run
-                            closing_deadline = time.monotonic() + cfg.closing_timeout
+                            self.closing_deadline = time.monotonic() + cfg.closing_timeout
                     if not got and not unblocked:
                         if total == 0 and not polling:
                             LOG.notice("inactivity timeout triggered")
@@ -674,56 +757,102 @@ class Relay:
                                  (d.src.rfd in got and not d.polling and not d.wait_write)]
                         ready += polling if not ready else []
                 for d in ready:
-                    res = d.transfer(closing_deadline is not None)
+                    closing = self.closing_deadline is not None
+                    res = d.transfer(closing)
                     k = d.burst
                     while res > 0 and k:
                         # whatever is already queued, before the next select()
                         k -= 1
-                        res = d.transfer(closing_deadline is not None, True)
+                        res = d.transfer(closing, True)
                         if res == IN_ERROR:
                             break
                         if res < 0:
                             res = 1
                             break
-                    if res > 0:
-                        if total is not None:
-                            last_action = time.monotonic()
-                        d.polling = False
-                        continue
-                    if res == IN_ERROR:
-                        # socat: closing starts; -u/-U end here (exit 0)
-                        LOG.notice(f"socket {d.index} to socket {3 - d.index} is in error")
-                        if len(self.dirs) == 1:
-                            return 0
-                        if closing_deadline is None:
-                            closing_deadline = time.monotonic() + cfg.closing_timeout
-                        continue
-                    if res < 0:
-                        continue
-                    # EOF on this direction's source
-                    if d.src.ignoreeof and not d.escaped and closing_deadline is None \
-                            and not (d.left is not None and d.left <= 0):
-                        d.polling = True
-                        LOG.debug(f"socket {d.index} (fd {d.src.rfd}) is at EOF, ignoring")
-                        continue
-                    LOG.notice(f"socket {d.index} (fd {d.src.rfd}) is at EOF")
-                    d.eof = True
-                    d.polling = False
-                    d.dst.shutdown_write()
-                    if len(self.dirs) == 1:
+                    if self._outcome(d, res):
                         return 0
-                    if closing_deadline is None:
-                        closing_deadline = time.monotonic() + cfg.closing_timeout
             return 0
         except BaseException:
             failed = True
             raise
         finally:
+            if poller is not None:
+                poller.close()
             own = (self.ep1.rfd, self.ep2.rfd)
             for d in self.dirs:
                 d.close(flush=not failed, own_fds=own)
             if wake_r is not None:
                 _uninstall_sigchld(wake_r)
+
+    def _outcome(self, d, res) -> bool:
+        """What a step's result means for the run; True when the run ends here."""
+        if res > 0:
+            if self.total is not None:
+                self.last_action = time.monotonic()
+            d.polling = False
+            return False
+        if res == IN_ERROR:
+            # socat: closing starts; -u/-U end here (exit 0)
+            LOG.notice(f"socket {d.index} to socket {3 - d.index} is in error")
+            if len(self.dirs) == 1:
+                return True
+            if self.closing_deadline is None:
+                self.closing_deadline = time.monotonic() + self.cfg.closing_timeout
+            return False
+        if res < 0:
+            return False
+        # EOF on this direction's source
+        if d.src.ignoreeof and not d.escaped and self.closing_deadline is None \
+                and not (d.left is not None and d.left <= 0):
+            d.polling = True
+            LOG.debug(f"socket {d.index} (fd {d.src.rfd}) is at EOF, ignoring")
+            return False
+        LOG.notice(f"socket {d.index} (fd {d.src.rfd}) is at EOF")
+        d.eof = True
+        d.polling = False
+        d.dst.shutdown_write()
+        if len(self.dirs) == 1:
+            return True
+        if self.closing_deadline is None:
+            self.closing_deadline = time.monotonic() + self.cfg.closing_timeout
+        return False
+
+    def _fast(self, poller) -> bool:
+        """The steady state of a relay whose directions only copy bytes.
+
+        While every direction is active, holds nothing back and moves small
+        steps by read/write (bulk goes through splice in the general loop), one
+        epoll registered once waits for the sources, and each wake-up costs one
+        read and one write per ready source. Anything else (EOF, an error, a
+        destination that is full, bulk data, a child, a stop request, -T) goes
+        back to the general loop, which sees the same level-triggered readiness.
+        True when the run ends."""
+        by_fd = {d.src.rfd: d for d in self.dirs}
+        wait = poller.poll
+        total = self.total
+        timeout = -1
+        monotonic = time.monotonic
+        while not self.stop_requested:
+            if total is not None:
+                timeout = self.last_action + total - monotonic()
+                if timeout <= 0:
+                    return False
+            events = wait(timeout)
+            if not events:
+                return False
+            for fd, _ in events:
+                d = by_fd.get(fd)
+                if d is None or not d.fast_ready():
+                    return False          # the wake-up pipe, the stop fd, bulk data
+                res = d.step()
+                if res > 0:
+                    if total is not None:
+                        self.last_action = monotonic()
+                    if d.wait_write:
+                        return False
+                elif res != -1:
+                    return self._outcome(d, res)
+        return False
 
     def _closed_fds(self) -> set:
         """Descriptors shut-close closed (socat keeps polling their numbers)."""
