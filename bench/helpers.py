@@ -156,8 +156,11 @@ def echo(kind, where):
     c.close()
 
 
-def rr_client(kind, where, count, size):
-    """count round trips of size bytes; latency percentiles in microseconds."""
+def rr_client(kind, where, count, size, hold=""):
+    """count round trips of size bytes; latency percentiles in microseconds.
+
+    ``hold``: print the result first and wait for a line on stdin before the
+    half-close (the caller reads the relay's CPU time in between)."""
     s = _connect(kind, where)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) if kind != "unix" else None
     msg = os.urandom(int(size))
@@ -175,13 +178,19 @@ def rr_client(kind, where, count, size):
                 raise SystemExit("rr_client: early EOF")
             got += n
         lat.append(time.perf_counter_ns() - t0)
-    s.shutdown(socket.SHUT_WR)
-    s.recv(1)
-    s.close()
+        if bytes(buf) != msg:
+            raise SystemExit("rr_client: the echo differs")
     lat.sort()
     med = lat[len(lat) // 2] / 1000
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] / 1000
-    _out({"median_us": med, "p99_us": p99})
+    if hold:
+        _out({"median_us": med, "p99_us": p99})
+        sys.stdin.readline()
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.close()
+    if not hold:
+        _out({"median_us": med, "p99_us": p99})
 
 
 def udp_sink(port, idle):
