@@ -45,13 +45,14 @@ def _wait_loop(proc, timeout=5.0):
     return seen
 
 
-def _read_for(fd, want, timeout=3.0):
-    """Read from fd until ``want`` bytes arrived, 0.3 s pass without data, or time is up."""
+def _read_for(fd, want, timeout=10.0, quiet=1.0):
+    """Read from fd until ``want`` bytes arrived, ``quiet`` s pass without data, or
+    time is up (a loaded machine can pause the relay for a few hundred ms)."""
     out = b""
     deadline = time.monotonic() + timeout
     while len(out) < want and time.monotonic() < deadline:
         wait = max(0.0, deadline - time.monotonic())
-        r, _, _ = select.select([fd], [], [], min(wait, 0.3) if out else wait)
+        r, _, _ = select.select([fd], [], [], min(wait, quiet) if out else wait)
         if not r:
             break
         try:
