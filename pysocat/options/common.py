@@ -14,7 +14,7 @@ opt("o-rdonly", "BOOL", "OPEN", "OPEN", ("addr",), "open read-only", ("rdonly", 
 opt("o-wronly", "BOOL", "OPEN", "OPEN", ("addr",), "open write-only", ("wronly", "o_wronly"), nick="wronly")
 opt("o-rdwr", "BOOL", "OPEN", "OPEN", ("addr",), "open read-write", ("rdwr", "o_rdwr"), nick="rdwr")
 opt("o-create", "BOOL", "OPEN", "OPEN", ("openflag", os.O_CREAT), "create the file if it is missing", ("creat", "create", "o-creat", "o_create"), nick="creat",
-    help18={"name": "o-creat"})
+    help18={"name": "o-creat"}, aliases18=("o_creat",))
 opt("o-excl", "BOOL", "OPEN", "OPEN", ("openflag", os.O_EXCL), "with creat: fail when the file exists", ("excl", "o_excl"), nick="excl")
 opt("o-noctty", "BOOL", "OPEN", "OPEN", ("openflag", os.O_NOCTTY), "do not make a tty the controlling terminal", ("noctty", "o_noctty"), nick="noctty")
 opt("o-sync", "BOOL", "OPEN", "OPEN", ("openflag", os.O_SYNC), "synchronous writes", ("sync", "o_sync"), nick="sync")

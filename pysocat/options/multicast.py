@@ -188,7 +188,7 @@ opt("ip-multicast-ttl", "BYTE", "IP4,IP6", "PASTSOCKET", ("sockopt", SOL_IP, IP_
 opt("ip-multicast-loop", "BYTE", "IP4,IP6", "PASTSOCKET", ("sockopt", SOL_IP, IP_MULTICAST_LOOP),
     "whether sent multicast packets come back to local listeners",
     ("ipmulticastloop", "multicast-loop", "multicastloop"), nick="multicastloop",
-    help18={"nick": "mcloop"})    # 1.8's -hh lists it as mcloop, a name new in 1.8
+    help18={"nick": "mcloop"}, aliases18=("mcloop",))    # 1.8's -hh lists it as mcloop
 opt("ip-multicast-if", "IP4NAME", "IP4,IP6", "PASTSOCKET", ("ip4name", SOL_IP, IP_MULTICAST_IF),
     "send multicast packets out of the interface with this address",
     ("multicast-if",), nick="multicast-if")
