@@ -162,6 +162,9 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("openssl_crl_warning", "OPENSSL addresses that verify the peer say W OpenSSL: "
      "Warning: this implementation does not check CRLs (once: not in later fork children)",
      True, False, "xio-openssl.c:1468-1475, xioinitialize.c:19,263"),
+    ("openssl_fraglen_info", "after an OpenSSL handshake that agreed on a maximum fragment "
+     "length (maxfraglen, RFC 6066), I OpenSSL: max fragment length is N (1.7: nothing)",
+     True, False, "xio-openssl.c:199-217"),
     ("udp_bound_notice", "UDP-RECV/RECVFROM on port 0 say N _xioopen_dgram_recv(from)(): "
      "bound to <address> (1.7: nothing)", True, False, "xio-socket.c:1220-1233,1445-1458"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "

@@ -262,6 +262,9 @@ def prepare(opts, server: bool, cert):
     from .sockets import first_child
     if verify and ACTIVE.openssl_crl_warning and first_child():
         LOG.warn("OpenSSL: Warning: this implementation does not check CRLs")
+    if opts.get("openssl-maxfraglen") is not None or opts.get("openssl-maxsendfrag") is not None:
+        from .sslctx import apply_fragment_options
+        apply_fragment_options(ctx, opts, server)
     return ctx, verify
 
 
@@ -645,6 +648,11 @@ def conn_loginfo(ep: TLSEndpoint) -> None:
     comp = ep.tls.compression() or "none"
     LOG.notice(f'SSL connection compression "{comp}"')
     LOG.notice(f'SSL connection expansion "{comp}"')
+    from ..versions import ACTIVE
+    if ACTIVE.openssl_fraglen_info:
+        from .sslctx import negotiated_fragment_length
+        if negotiated_fragment_length(ep.tls):
+            LOG.info(f"OpenSSL: max fragment length is {negotiated_fragment_length(ep.tls)}")
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Options of the OPENSSL group (OPENSSL, OPENSSL-LISTEN).
 
-All are read by addresses/openssl.py (Python's ssl module). openssl-fips has
+All are read by addresses/openssl.py (Python's ssl module); 1.8's
+openssl-maxfraglen and openssl-maxsendfrag, which that module lacks, are set on
+the context's SSL_CTX by addresses/sslctx.py. openssl-fips has
 no row: FIPS mode is not reachable from Python's ssl, so it is "unknown
 option" rather than silently ignored. openssl-egd does what socat built
 against OpenSSL 3 does (no RAND_egd there): a debug line, nothing else.
@@ -48,3 +50,9 @@ opt("openssl-no-sni", "BOOL", _G, _S, ("addr",), "do not send the server name (S
     ("no-sni", "nosni"), nick="nosni")
 opt("openssl-snihost", "STRING", _G, _S, ("addr",),
     "server name sent as SNI (default: commonname or the host)", ("snihost",), nick="snihost")
+opt("openssl-maxfraglen", "INT", _G, _S, ("addr",),
+    "client: ask the server for at most this record size, 512, 1024, 2048 or 4096 "
+    "(RFC 6066 max_fragment_length)", ("maxfraglen",), nick="maxfraglen", since="1.8")
+opt("openssl-maxsendfrag", "INT", _G, _S, ("addr",),
+    "send TLS records of at most this many plaintext bytes (512..16384)", ("maxsendfrag",),
+    nick="maxsendfrag", since="1.8")
