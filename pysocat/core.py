@@ -105,12 +105,20 @@ def open_resolved(res: Resolved, ctx: OpenContext):
                 not every_address(it.row):
             raise SocatError(f'applyopts(): option "{it.row.name}" not implemented')
 
+    def plain():
+        return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
+
     def opener():
+        if any(it.row.apply[0] == "resolver" for it in res.opts.items):
+            from .resolver import with_res      # res-*: the address's own resolver
+            return with_res(res.opts, with_ai)
+        return with_ai()
+
+    def with_ai():
         if any(it.row.name.startswith("ai-") for it in res.opts.items):
             from .addresses.sockets import with_ai_flags    # ai-* (1.8)
-            return with_ai_flags(res.opts, lambda: res.row.opener(
-                ctx, res.row, res.spec, res.opts, res.params))
-        return res.row.opener(ctx, res.row, res.spec, res.opts, res.params)
+            return with_ai_flags(res.opts, plain)
+        return plain()
     if not res.opts.items:
         return opener()
     from .options.process import around_open   # lock files, *-early, su-d

@@ -73,6 +73,8 @@ _APPLY_TEXT = {
     "fchmod": "fchmod(2) on the descriptor",
     "fchown": "fchown(2) on the descriptor",
     "sockopt": "setsockopt(2)",
+    "resolver": "a setting of the address's own resolver (/etc/hosts, then DNS with these "
+                "settings, instead of getaddrinfo's)",
 }
 
 _SOL = {1: "SOL_SOCKET", 0: "SOL_IP", 41: "SOL_IPV6", 6: "SOL_TCP", 17: "SOL_UDP",
@@ -229,6 +231,12 @@ def _reuseaddr_step(ctx) -> str:
     return text
 
 
+def _has_res(ctx) -> bool:
+    """Whether the address carries res-* options (its names go to pysocat.resolver)."""
+    from .options.table import OPTIONS
+    return any(ctx.has(r.name) for r in set(OPTIONS.values()) if r.apply[0] == "resolver")
+
+
 def _generic_steps(ctx) -> list:
     """A step list from the groups and name, for rows that do not describe their open."""
     g, name = ctx.row.groups, ctx.row.name
@@ -243,8 +251,10 @@ def _generic_steps(ctx) -> list:
                 "{remote-address} (the bytes after sa_family)" if "remote-address" in params else
                 '"{filename}"' if "filename" in params else "the peer")
         if "host" in params:
-            steps.append(("PRESOCKET", "resolve {host} and {port} (getaddrinfo)"
-                          if "port" in params else "resolve {host} (getaddrinfo)"))
+            how = ("getaddrinfo" if not _has_res(ctx) else
+                   "/etc/hosts, then DNS as the res-* options say")
+            steps.append(("PRESOCKET", f"resolve {{host}} and {{port}} ({how})"
+                          if "port" in params else f"resolve {{host}} ({how})"))
         steps.append(("SOCKET", f"socket({pf}, {stype}, {proto})"))
         if "LISTEN" in g and proto == "IPPROTO_TCP":
             steps.append(("PREBIND", _reuseaddr_step(ctx)))
@@ -711,6 +721,8 @@ def version_differences(addrs, config) -> list[dict]:
                 note("system_one_param", index, "the command contains ':'")
             if "umask" in opts:
                 note("umask_every_address", index)
+            if any(n.startswith("res-") for n in opts):
+                note("res_options_per_open", index)
             if "LISTEN" in groups and p["transport"] == "stream" and \
                     not name.startswith(_NO_REUSEADDR) and "so-reuseaddr" not in opts:
                 note("listen_reuseaddr_default", index)

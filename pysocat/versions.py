@@ -139,6 +139,12 @@ BEHAVIOURS = [Behaviour(*row) for row in (
      "addresses; a failure is W getaddrinfo(...) with hex flags, then the caller's E "
      "(1.7: E getaddrinfo(...) with decimal flags, ports resolved apart)",
      True, False, "xio-ip.c:551-597,746-830,868-926"),
+    ("res_options_per_open", "the res-* options hold for the whole open of their address "
+     "(D changed _res.options ..., _res.retrans, _res.retry, _res.nsaddr_list[0] once, before "
+     "it opens; res-nsaddr, res-retrans and res-retry exist; a bit given =1 and =0 ends "
+     "cleared) (1.7: for each host name resolution of the address, each logging D changed "
+     "_res.options ...; the bit ends set)",
+     True, False, "xioopen.c:785-823, xio-ip.c:1499-1566"),
     ("listen_reuseaddr_default", "TCP listeners (TCP-LISTEN, OPENSSL-LISTEN) set "
      "SO_REUSEADDR implicitly; reuseaddr=0 clears it, reuseaddr= leaves it alone "
      "(1.7: only when reuseaddr is given)",

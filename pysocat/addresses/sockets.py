@@ -240,6 +240,18 @@ def _strtoul(text: str):
     return strtoul(text, 0)
 
 
+# the res-* settings (pysocat.resolver.Settings) of the address being opened, or None
+RES = [None]
+
+
+def _getaddrinfo(host, service, family, socktype, proto, flags):
+    """getaddrinfo(), or the address's own resolver while it has res-* options."""
+    if RES[0] is None:
+        return socket.getaddrinfo(host, service, family, socktype, proto, flags)
+    from ..resolver import getaddrinfo
+    return getaddrinfo(host, service, family, socktype, proto, flags)
+
+
 def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
             prefer: str = "4", passive: bool = False) -> SockAddr:
     """socat's xiogetaddrinfo(): host and port to a socket address.
@@ -252,6 +264,9 @@ def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
     from ..versions import ACTIVE
     if ACTIVE.resolver_18 and not (node is None and service is None):
         return xioresolve(node, service, family, socktype, proto, prefer, passive)
+    if RES[0] is not None:
+        from ..resolver import note_resolution
+        note_resolution()
     if service is not None and service == "":
         raise SocatError("empty port/service")
     port = None
@@ -280,7 +295,7 @@ def resolve(node, service, family: int, socktype: int = 0, proto: int = 0,
         htype, hproto = socktype, proto
         while True:
             try:
-                res = socket.getaddrinfo(node, service, family, htype, hproto, flags)
+                res = _getaddrinfo(node, service, family, htype, hproto, flags)
                 break
             except socket.gaierror as e:
                 code = e.errno
@@ -398,7 +413,7 @@ def getaddrinfo_sorted(node, service, family: int, socktype: int = 0, proto: int
     host = None if node is None else os.fsencode(node)    # no IDNA: the C library decides
     while True:
         try:
-            res = socket.getaddrinfo(host, service, family, htype, hproto, flags)
+            res = _getaddrinfo(host, service, family, htype, hproto, flags)
             break
         except socket.gaierror as e:
             code = e.errno
