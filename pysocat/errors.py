@@ -29,6 +29,12 @@ class SocatError(Exception):
                 pass
 
 
+class ReadInError(Exception):
+    """An endpoint's read failed in a way socat only logs (xioread() returning
+    -1 after its own message): the transfer direction is "in error" and
+    closing starts, without an E."""
+
+
 class RetryLater(SocatError):
     """socat's STAT_RETRYLATER reaching the top without an E (1.8: a temporary
     resolver failure, already logged as a W): "exiting with status -1"."""

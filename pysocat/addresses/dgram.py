@@ -28,7 +28,7 @@ import signal
 import socket
 import struct
 
-from ..errors import SocatError
+from ..errors import ReadInError, SocatError
 from ..log import LOG, NOTICE
 from ..options.multicast import apply_membership
 from . import sockets as S
@@ -69,14 +69,25 @@ class DatagramEndpoint(S.SocketEndpoint):
             self._plain = self.mode == "recv" and self.family != AF_PACKET and \
                 not self.skipip and not self.oneshot and \
                 (self.checker is None or not self.checker.active())
-        if self._plain and LOG.level > NOTICE:
-            # nothing to check or log about the sender (ancillary data is only
-            # logged): one recv() and no address object per packet
-            data = self.sock.recv(n, flags)
-            if data or self.null_eof:
-                return data or None
-            raise BlockingIOError(errno.EAGAIN, "empty")
-        data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE, flags)
+        try:
+            if self._plain and LOG.level > NOTICE:
+                # nothing to check or log about the sender (ancillary data is only
+                # logged): one recv() and no address object per packet
+                data = self.sock.recv(n, flags)
+                if data or self.null_eof:
+                    return data or None
+                raise BlockingIOError(errno.EAGAIN, "empty")
+            data, anc, _flags, addr = self.sock.recvmsg(n, CMSG_SPACE, flags)
+        except (BlockingIOError, InterruptedError):
+            raise
+        except OSError as e:
+            if self.mode != "recv":
+                raise
+            # socat peeks at the packet first (xiogetancillary/xiogetpacketsrc):
+            # its failure is only logged, and the direction is in error
+            from ..versions import ACTIVE
+            (LOG.info if ACTIVE.quieter_messages else LOG.warn)(f"recvmsg(): {e.strerror}")
+            raise ReadInError(e.strerror) from None
         sender = _sockaddr(self.family, addr)
         if self.mode == "recv":
             if self.family == AF_PACKET:

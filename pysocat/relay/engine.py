@@ -41,7 +41,7 @@ import _signal as signal  # the C module: signal.py imports enum (~5 ms of start
 import time
 from .._struct import dataclass
 
-from ..errors import SocatError
+from ..errors import ReadInError, SocatError
 from ..log import LOG
 from .convert import convert_lineterm
 from .dump import Dumper
@@ -358,6 +358,8 @@ class _Direction:
             return -1
         except InterruptedError:
             return -1
+        except ReadInError:
+            return IN_ERROR
         except OSError as e:
             return self._read_failed(self.src.rfd, e.errno, e.strerror, n)
         if self.small and data and len(data) >= SMALL_READ:

@@ -206,3 +206,33 @@ def test_tun_named_options(tmp_path, profile):
         out.append((r.returncode, errors(r), dev.exists()))
     assert out[1] == out[0]
     assert out[0][2] == (profile == "1.8")
+
+
+# a failed peek at a packet (xiogetancillary/xiogetpacketsrc) is only logged (1.8 I,
+# 1.7 W): the direction is in error and socat ends with status 0, no E
+_DOWN_SCRIPT = r"""
+ip link add c14a type veth peer name c14b
+ip link set c14b up
+timeout 2 "$@" -d -d -d -u INTERFACE:c14a - >/dev/null 2>"$ERR"
+echo "rc=$?"
+ip link del c14a
+"""
+
+
+@pytest.mark.parametrize("profile", ["1.8", "1.7"])
+def test_packet_peek_failure_is_in_error(tmp_path, profile):
+    from netns import Netns, have_netns
+    if not have_netns():
+        pytest.skip("needs root and ip")
+    binary, penv = PROFILES[profile]
+    results = []
+    with Netns("dn") as ns:
+        for n, cmd in enumerate(([binary()], PYSOCAT)):
+            err = tmp_path / f"err{n}"
+            r = ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"ERR={err}",
+                       "bash", "-c", _DOWN_SCRIPT, "x", *cmd, timeout=30)
+            lines = [t for t in log_texts(err.read_bytes())
+                     if "recvmsg" in t or "in error" in t or t.startswith(("E ", "W "))]
+            results.append((r.stdout.decode().split()[0], lines))
+    assert results[1] == results[0]
+    assert results[0][0] == "rc=0"
