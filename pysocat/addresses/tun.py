@@ -234,16 +234,45 @@ def _configure(helper, rawname, ifname, network, text, setm, clear, mtu=None):
 
 
 def set_mtu(idx: int, mtu: int) -> None:
-    """interface-mtu (1.8): the interface's MTU through rtnetlink (xio_netlink_mtu)."""
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    """interface-mtu (1.8): the interface's MTU through rtnetlink, one RTM_NEWLINK
+    request with IFLA_MTU as socat's xio_netlink_mtu() sends (a plain netlink
+    socket: importing a netlink library costs more than the test suites wait)."""
     LOG.info(f"Setting interface {idx} MTU to {mtu} using netlink")
-    with IPRoute() as ipr:
+    where = f"xio_netlink_mtu(index={idx}, mtu={mtu})"
+    try:
+        nl = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, socket.NETLINK_ROUTE)
+    except OSError as e:
+        raise SocatError(f"{where}: socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE): "
+                         f"{e.strerror}") from None
+    with nl:
+        # ifinfomsg (family, type, index, flags, change), then the rtattr IFLA_MTU
+        body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, idx, 0, 0)
+        body += struct.pack("=HHI", 8, _IFLA_MTU, mtu)
+        head = struct.pack("=IHHII", 16 + len(body), _RTM_NEWLINK,
+                           _NLM_F_REQUEST | _NLM_F_ACK, 0, 0)
         try:
-            ipr.link("set", index=idx, mtu=mtu)
-        except NetlinkError as e:
-            raise SocatError(f"xio_netlink_mtu(index={idx}, mtu={mtu}): rtnetlink: "
-                             f"{os.strerror(e.code)}") from None
+            nl.send(head + body)
+        except OSError as e:
+            raise SocatError(f"{where}: send(): {e.strerror}") from None
+        try:
+            reply = nl.recv(8192)
+        except OSError as e:
+            LOG.warn(f"{where}: recvmsg(): {e.strerror}")
+            return
+        pos = 0
+        while pos + 16 <= len(reply):
+            length, mtype = struct.unpack_from("=IH", reply, pos)
+            if mtype == _NLMSG_DONE or length < 16:
+                return
+            if mtype == _NLMSG_ERROR:
+                err = -struct.unpack_from("=i", reply, pos + 16)[0]
+                if err:
+                    raise SocatError(f"{where}: rtnetlink: {os.strerror(err)}")
+            pos += (length + 3) & ~3
+
+
+_RTM_NEWLINK, _NLM_F_REQUEST, _NLM_F_ACK, _IFLA_MTU = 16, 1, 4, 4
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
 
 
 def _tun_steps(ctx):
