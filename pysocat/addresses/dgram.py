@@ -128,6 +128,31 @@ class DatagramEndpoint(S.SocketEndpoint):
     def read_nowait(self, n: int):
         return self.read(n, socket.MSG_DONTWAIT)
 
+    def batch_reader(self):
+        """relay/batch.py: "mmsg" when recvmmsg() reads exactly what read() would
+        (a connected socket, or RECV with nothing to check or log per packet)."""
+        if self._eof or self.family == AF_PACKET or self.skipip or self.oneshot:
+            return None
+        if self.mode == "stream":
+            return "mmsg"
+        if self.mode == "recv" and (self.checker is None or not self.checker.active()):
+            return "mmsg"
+        return None
+
+    def batch_writer(self):
+        """relay/batch.py: "mmsg" when sendmmsg() sends what write() would."""
+        if self.mode == "stream" and self.sendto is None:
+            return "mmsg"
+        if self.sendto is not None and self.sendto.family in (AF_INET, AF_INET6):
+            return "mmsg"
+        return None
+
+    def send_failed(self, n: int, exc: OSError) -> SocatError:
+        """socat's sendto() failure for a packet of n bytes."""
+        dest = self.sendto
+        return SocatError(f"sendto({self.wfd}, {n}, 0, {dest.info()}, {dest.salen()}): "
+                          f"{exc.strerror}")
+
     def _same_peer(self, sender) -> bool:
         peer = self.peer
         if self.skipip:
@@ -160,8 +185,7 @@ class DatagramEndpoint(S.SocketEndpoint):
         try:
             n = self.sock.sendto(data, dest.addr)
         except OSError as e:
-            raise SocatError(f"sendto({fd}, {len(data)}, 0, {dest.info()}, {dest.salen()}): "
-                             f"{e.strerror}") from None
+            raise self.send_failed(len(data), e) from None
         if n < len(data):
             LOG.warn(f"sendto({fd}, {len(data)}, 0, {dest.info()}, {dest.salen()}) "
                      f"only wrote {n} of {len(data)} bytes")

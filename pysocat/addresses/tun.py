@@ -46,6 +46,13 @@ class PacketEndpoint(Endpoint):
             self._nonblocking = True
         return os.read(self.rfd, n)
 
+    def batch_reader(self):
+        """relay/batch.py: one non-blocking readv() per packet."""
+        if not self._nonblocking:
+            os.set_blocking(self.rfd, False)
+            self._nonblocking = True
+        return "readv"
+
     def write(self, data) -> int:
         while True:
             try:

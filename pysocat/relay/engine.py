@@ -202,6 +202,18 @@ class _Direction:
         self.plain = stream and not self.convert and not self.dumper and self.sniff is None \
             and self.escape < 0 and self.left is None and _raw_fd(src, "read") \
             and not getattr(src, "oneshot", False)
+        # datagrams: many packets per system call where that changes nothing
+        self.batch = None
+        if self.burst and not stream and LOG.level > 1 and hasattr(src, "batch_reader") \
+                and not (self.convert or self.dumper or self.escape >= 0) \
+                and self.sniff is None and self.left is None and not dst.cool_write \
+                and src.batch_reader() is not None:
+            from .batch import plan     # ctypes: only when it will be used
+            self.batch = plan(self, LOG.level)
+            if self.batch is not None:
+                self.burst = 0
+                self.step = self.batch.step
+                self.plain = True
         self.step_size = min(self.bufsize, SMALL_READ) if self.splicer is not None \
             else self.bufsize
 
@@ -276,6 +288,9 @@ class _Direction:
     def _close_splicer(self) -> None:
         if self.splicer is not None:
             self.splicer.close()
+        if self.batch is not None:
+            self.batch.close()
+            self.batch = None
 
     def _flush_backlog(self) -> int:
         """Move what the destination could not take before; -1 when it still cannot."""
@@ -315,6 +330,8 @@ class _Direction:
         ``nowait``: a further packet of a burst, read only if already queued."""
         if self.backlog is not None:
             return self._flush_backlog()
+        if self.batch is not None:
+            return self.batch.step()
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
         if self.splicer is not None and self.small:
             n = min(n, SMALL_READ)
