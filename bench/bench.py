@@ -477,7 +477,7 @@ class UdpPps(Case):
     """Fixed sender → contender (UDP4-RECV → UDP4-SENDTO) → fixed receiver."""
     unit = "pkt/s"
     needs = ("UDP4-RECV", "UDP4-SENDTO")
-    extra_keys = ("loss_pct",)
+    extra_keys = ("loss_pct", "cpu_us_pkt")
 
     def __init__(self, size, rate=0, target=("ratio", ">=", 2.0)):
         self.size, self.rate = size, rate
@@ -510,7 +510,11 @@ class UdpPps(Case):
         pps = res["count"] / res["seconds"] if res["seconds"] > 0 else 0.0
         ok = res["count"] > 0
         value = loss if self.rate else pps
-        return {"value": value, "loss_pct": loss, "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
+        out = {"value": value, "loss_pct": loss, "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": ok}
+        if not self.rate:
+            # the relay's CPU time (start-up included) per datagram that arrived
+            out["cpu_us_pkt"] = p.cpu_ms * 1000 / res["count"] if res["count"] else 0.0
+        return out
 
 
 def _cpu_ns(pid) -> int:
