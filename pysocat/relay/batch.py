@@ -21,6 +21,8 @@ import os
 import socket
 import struct
 
+from .engine import BURST, IN_ERROR
+
 MSG_DONTWAIT = socket.MSG_DONTWAIT
 MAX_BATCH = 64
 MAX_BYTES = 4 << 20      # slots of -b bytes each: at most this much address space
@@ -117,6 +119,7 @@ class Batch:
         self.smsgs_addr = ctypes.addressof(self.smsgs)
         self.rmsgs_addr = ctypes.addressof(self.rmsgs)
         self.dest = None            # the SockAddr the names were made for
+        self.single = True          # one packet per wake-up (see step)
         self.name = None
 
     def close(self) -> None:
@@ -156,8 +159,15 @@ class Batch:
 
     def step(self) -> int:
         """One batch: the bytes moved (> 0), 0 at EOF, -1 nothing (or only
-        skipped packets); errors as the relay's read and write report them."""
+        skipped packets); errors as the relay's read and write report them.
+
+        A batch costs more than one read and one write when only one packet
+        waits (ping, request/response): then the direction moves single
+        packets, as the relay's burst does, until a wake-up finds a second
+        one queued behind the first."""
         d = self.d
+        if self.single:
+            return self._single()
         if self.src.pending():
             return 0                     # a datagram socket shut down: read() says EOF
         try:
@@ -166,6 +176,8 @@ class Batch:
             return -1
         except OSError as e:
             return d._read_failed(self.src.rfd, e.errno, e.strerror, d.bufsize)
+        if len(lens) == 1:
+            self.single = True
         eof = False
         slen = self.slen
         bases = self.bases
@@ -190,6 +202,22 @@ class Batch:
         if eof:
             return 0
         return total or -1
+
+    def _single(self) -> int:
+        """The relay's burst: one packet, then whatever is already queued."""
+        d = self.d
+        res = d.read_write()
+        k = BURST
+        while res > 0 and k:
+            k -= 1
+            res = d.read_write(True)
+            if res == IN_ERROR:
+                break
+            if res < 0:
+                res = 1
+                break
+            self.single = False          # packets queue up: batches from now on
+        return res
 
     # ----------------------------------------------------------------- writing
     def _write(self, j: int) -> int:

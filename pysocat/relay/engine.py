@@ -332,6 +332,10 @@ class _Direction:
             return self._flush_backlog()
         if self.batch is not None:
             return self.batch.step()
+        return self.read_write(nowait)
+
+    def read_write(self, nowait: bool = False) -> int:
+        """One read, one complete write (transfer() without a batch)."""
         n = self.bufsize if self.left is None else min(self.bufsize, self.left)
         if self.splicer is not None and self.small:
             n = min(n, SMALL_READ)
