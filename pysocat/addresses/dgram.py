@@ -38,6 +38,7 @@ AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
 AF_PACKET = getattr(socket, "AF_PACKET", 17)
 PACKET_OUTGOING = 4
 CMSG_SPACE = 1024
+SOL_PACKET, PACKET_AUXDATA = 263, 8
 
 
 class DatagramEndpoint(S.SocketEndpoint):
@@ -95,6 +96,8 @@ class DatagramEndpoint(S.SocketEndpoint):
             log_ancillary(anc)
             if self.checker is not None and not self.checker.check(sender, sock=self.sock):
                 raise BlockingIOError(errno.EAGAIN, "dropped")
+            if self.family == AF_PACKET and anc:
+                data = _restore_vlan(data, anc, n)
             if LOG.level <= NOTICE:     # per packet: build the texts only when shown
                 LOG.info(f"permitting packet from {sender.info()}")
                 LOG.notice(f"received packet with {len(data)} bytes from {sender.info()}")
@@ -265,6 +268,30 @@ def log_ancillary(anc, withenv: bool = False) -> None:
                     S.set_env(f"{typ}_{name}", val)
 
 
+def _auxdata(anc):
+    """The struct tpacket_auxdata of a PACKET_AUXDATA message, or None."""
+    for level, ctype, cdata in anc:
+        if level == SOL_PACKET and ctype == PACKET_AUXDATA and len(cdata) >= 20:
+            return struct.unpack("=IIIHHHH", cdata[:20])
+    return None
+
+
+def _restore_vlan(data: bytes, anc, bufsiz: int) -> bytes:
+    """socat 1.8's xioread(): a frame whose VLAN tag the kernel reported in
+    PACKET_AUXDATA (retrieve-vlan) gets it back before its network header."""
+    aux = _auxdata(anc)
+    if aux is None:
+        return data
+    tci, net = aux[5], aux[4]
+    LOG.debug(f"xioread(..., ...): auxdata: flag=1, vlan-id={tci}")
+    if not tci or net < 2:
+        return data
+    if len(data) + 4 > bufsiz:
+        LOG.error("buffer too small to restore VLAN id")
+    offs = net - 2
+    return data[:offs] + struct.pack("!HH", 0x8100, tci) + data[offs:]
+
+
 def _xiodump(data: bytes) -> str:
     return "x" + data.hex() if data else ""
 
@@ -320,6 +347,12 @@ def _ancillary_items(level, ctype, cdata):
             u = struct.unpack("!I", cdata[:4])[0]
             return "IPV6_TCLASS", ["tclass"], [""], [_xiodump(struct.pack("=I", u)[:len(cdata)])]
         return f"IPV6.{ctype}", ["data"], [""], [dump]
+    if level == SOL_PACKET and ctype == PACKET_AUXDATA and len(cdata) >= 20:
+        st, ln, snap, mac, net, tci, tpid = struct.unpack("=IIIHHHH", cdata[:20])
+        LOG.info(f"xiolog_ancillary_packet(): Ancillary message: PACKET_AUXDATA: "
+                 f"status={st}, len={ln}, snaplen={snap}, mac={mac}, net={net}, "
+                 f"vlan_tci={tci}, vlan_tpid={tpid}")
+        return f"PACKET.{ctype}", [], [], []
     return f"LEVEL{level}", [f"type{ctype}"], [""], [dump]
 
 

@@ -23,6 +23,7 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23     # linux/if_packet.h, Linux 4.20
+PACKET_AUXDATA = 8
 
 
 def ifindex(name: str) -> int | None:
@@ -87,6 +88,14 @@ def open_interface(ctx, row, spec, opts, params):
         saved = _get_iff(sock.fileno(), raw, ifname)
         _apply_iff(sock.fileno(), raw, ifname, *_iff_masks(opts))
         cls = _restoring(raw, ifname, saved)
+    if opts.get("retrieve-vlan") and ACTIVE.groups_18:
+        # the tag arrives as PACKET_AUXDATA; the read puts it back (dgram.py)
+        LOG.info(f"setsockopt(fd={sock.fileno()}, level=SOL_PACKET, optname=PACKET_AUXDATA)")
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        except OSError as e:
+            LOG.error(f"setsockopt({sock.fileno()}, SOL_PACKET, PACKET_AUXDATA, , {{1}}): "
+                      f"{e.strerror}")
     ep = cls(sock, spec.raw, "recv", peer=us, local=local, checker=S.PeerCheck())
     ep.sendto = us
     return S.finish_socket(ep, opts)

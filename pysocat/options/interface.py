@@ -33,6 +33,9 @@ opt("tun-name", "STRING", "INTERFACE", "FD", ("addr",),
 opt("interface-mtu", "UINT", "INTERFACE", "LATE", ("addr",),
     "the MTU of the new interface (set through rtnetlink)", ("if-mtu",), nick="if-mtu",
     since="1.8")
+opt("retrieve-vlan", "CONST", "INTERFACE", "LATE", ("addr",),
+    "INTERFACE: put the VLAN tag the kernel took off back into each frame read "
+    "(PACKET_AUXDATA)", since="1.8")
 opt("tun-type", "STRING", "INTERFACE", "FD", ("addr",),
     "tun (IP packets, default) or tap (Ethernet frames)", choices=("tun", "tap"))
 opt("iff-no-pi", "BOOL", "INTERFACE", "FD", ("addr",),
