@@ -733,24 +733,39 @@ class ForkRate(Case, _ForkServer):
 
 
 class ForkBurst(Case, _ForkServer):
-    """The share of clients reset when n connect at once (one line each, echoed)."""
+    """The share of clients reset when n connect at once (one line each, echoed).
+
+    floor_pct: the same burst, just before, against a bare Python accept loop at
+    backlog 5 that forks nothing (helpers.accept_floor): the share the kernel
+    resets however little a Python parent does while the machine is this loaded."""
     unit, higher_better = "reset %", False
     target = ("abs", "<=", 0.0)
     rounds_full, rounds_quick = 3, 2
-    extra_keys = ("lost_pct",)
+    extra_keys = ("lost_pct", "floor_pct")
 
     def __init__(self, n, backend):
         _ForkServer.__init__(self, backend)
         self.n = n
         self.name = f"fork-burst {n} {'exec:cat' if backend == 'exec' else 'forward'}"
 
+    def floor(self):
+        port = free_port()
+        srv = helper("accept_floor", "tcp", f"127.0.0.1:{port}", 0.2)
+        try:
+            srv.readline()
+            res = helper_result(helper("burst", port, self.n, 60), 70)
+        finally:
+            srv.stop()
+        return 100.0 * res["reset"] / self.n
+
     def run(self, ctx, c):
         def body(port):
             return helper_result(helper("burst", port, self.n, 60), 70)
+        floor = self.floor()
         res, p = self.serve(c, body)
         lost = self.n - res["ok"]
         return {"value": 100.0 * res["reset"] / self.n, "lost_pct": 100.0 * lost / self.n,
-                "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": True}
+                "floor_pct": floor, "rss_kib": p.rss_kib, "cpu_ms": p.cpu_ms, "ok": True}
 
 
 def all_cases():

@@ -436,7 +436,38 @@ def echo_many(kind, where):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-HELPERS = {"dgram_fd_source": dgram_fd_source, "dgram_fd_sink": dgram_fd_sink,
+def accept_floor(kind, where, quiet):
+    """The best a Python fork server's parent could do in a burst: a bare loop at
+    socat's backlog (5) that only accept()s while peers come and, once they
+    pause for ``quiet`` seconds, echoes each held connection (no fork, no
+    child competing for the CPU). Runs until killed."""
+    s = _listen(kind, where)
+    s.listen(5)
+    _out("ready")
+    held = []
+    while True:
+        s.settimeout(float(quiet) if held else None)
+        try:
+            c, _ = s.accept()
+            held.append(c)
+            continue
+        except socket.timeout:
+            pass
+        for c in held:
+            with c:
+                c.settimeout(10)
+                try:
+                    while True:
+                        data = c.recv(65536)
+                        if not data:
+                            break
+                        c.sendall(data)
+                except OSError:
+                    pass
+        held = []
+
+
+HELPERS = {"accept_floor": accept_floor, "dgram_fd_source": dgram_fd_source, "dgram_fd_sink": dgram_fd_sink,
            "stream_sink": stream_sink, "stream_source": stream_source,
            "pipe_sink": pipe_sink, "pipe_sink_file": pipe_sink_file, "echo": echo,
            "rr_client": rr_client, "burst": burst, "conn_rate": conn_rate,
