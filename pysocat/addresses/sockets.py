@@ -36,7 +36,13 @@ Connect (client side)
   ``connect_socket(opts, family, socktype, proto, them, us=None,
       lowport=False, level_error=True)``  _xioopen_connect: one attempt
   ``connect_loop(ctx, opts, family, socktype, proto, them, us=None,
-      lowport=False)``  retry and fork loop around connect_socket
+      lowport=False)``  retry and fork loop around connect_socket (1.7)
+  ``client_loop18(ctx, row, opts, host, port, pf, socktype, proto, failed,
+      start=None, notice=None, session=None)`` → (sock, target, result): 1.8's
+      loop of TCP, OPENSSL, PROXY, SOCKS4 (prepare18, connect_any18, give_up;
+      a ``session`` raising TryAgain retries); ``fork_pause`` is the parent's
+      interval after a fork (a child's end cuts it short) and max-children wait
+  ``client_endpoint(sock, spec, them, opts)``  a connected client's endpoint
 Listen / accept (server side)
   ``listen_accept(ctx, opts, family, socktype, proto, us, range_family=…,
       after_bind=None)`` → (sock, peer, local): socket, bind, listen, the
