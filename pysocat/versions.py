@@ -171,6 +171,17 @@ BEHAVIOURS = [Behaviour(*row) for row in (
     ("openssl_fraglen_info", "after an OpenSSL handshake that agreed on a maximum fragment "
      "length (maxfraglen, RFC 6066), I OpenSSL: max fragment length is N (1.7: nothing)",
      True, False, "xio-openssl.c:199-217"),
+    ("openssl_handshake_retrylater", "A failed OPENSSL/DTLS client handshake is logged at "
+     "the attempt's level (N while retries are left, else W), and with no retry left the "
+     "open ends without an E: N exiting with status -1 (1.7: E and exit 1)",
+     True, False, "xio-openssl.c:337-342,394-409,1990-2055"),
+    ("openssl_sni_ip_checks", "OPENSSL/DTLS clients send no SNI for a host (or commonname) "
+     "that is an IP address and say W refusing to set empty SNI host name; an snihost that "
+     'is one says W specified SNI host "X" is an IP address (1.7: neither line)',
+     True, False, "xio-openssl.c:288-299,506-515"),
+    ("openssl_version_hint", "An unknown openssl-min/max-proto-version name says "
+     'E Unknown SSL/TLS version "X" (use forms like "TLS1.2") (1.7: without the hint)',
+     True, False, "xio-openssl.c:925-928"),
     ("udp_bound_notice", "UDP-RECV/RECVFROM on port 0 say N _xioopen_dgram_recv(from)(): "
      "bound to <address> (1.7: nothing)", True, False, "xio-socket.c:1220-1233,1445-1458"),
     ("udp_shut_null", "UDP-CONNECT and UDP-LISTEN half-close by sending an empty datagram "

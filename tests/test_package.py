@@ -61,6 +61,7 @@ def test_wheel_carries_data_and_metadata(dist):
     assert "Classifier: License :: OSI Approved :: GNU General Public License v2 (GPLv2)" in meta
     assert "Project-URL: Source" in meta
     assert "Requires-Dist: lark" in meta and "Requires-Dist: pyroute2" in meta
+    assert "Requires-Dist: pyOpenSSL" in meta      # DTLS (addresses/dtls.py)
     sdist = tarfile.open(dist[1]).getnames()
     for want in ("LICENSE", "man/pysocat.1", "pysocat/grammar/socat.lark", "setup.cfg"):
         assert f"pysocat-0.1.0/{want}" in sdist

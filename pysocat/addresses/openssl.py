@@ -165,10 +165,16 @@ def _delete_cert_info() -> None:
         del os.environ[name]
 
 
+def unknown_version(text: str) -> SocatError:
+    from ..versions import ACTIVE
+    hint = ' (use forms like "TLS1.2")' if ACTIVE.openssl_version_hint else ""
+    return SocatError(f'Unknown SSL/TLS version "{text}"{hint}')
+
+
 def _version(ssl, text: str, which: str):
     val = _VERSIONS.get(text.lower())
     if val is None:
-        raise SocatError(f'Unknown SSL/TLS version "{text}"')
+        raise unknown_version(text)
     try:
         tv = ssl.TLSVersion(val)
     except ValueError:
@@ -178,8 +184,82 @@ def _version(ssl, text: str, which: str):
     return tv, fail + (" (0)" if which == "min" else "")
 
 
-def prepare(opts, server: bool, cert):
-    """The SSLContext and the verify flag, with socat's error texts."""
+class TLSBackend:
+    """How prepare() builds a context with Python's ``ssl`` (TLS over TCP).
+
+    DTLS (addresses/dtls.py) has a backend of its own on pyOpenSSL with the same
+    methods; prepare() holds socat's order of steps and its messages for both.
+    """
+
+    def __init__(self, server: bool):
+        ssl = self.ssl = _import_ssl()
+        ctx = self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server
+                                        else ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False  # socat checks the names itself, after the handshake
+        # Python's defaults that socat's SSL_CTX_new does not have
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+
+    def set_version(self, text: str, which: str) -> None:
+        ssl = self.ssl
+        tv, fail = _version(ssl, text, which)
+        if tv is None:
+            raise SocatError(fail)
+        try:
+            if which == "min":
+                self.ctx.minimum_version = tv
+            else:
+                self.ctx.maximum_version = tv
+        except (ValueError, ssl.SSLError):
+            raise SocatError(fail) from None
+
+    def no_compression(self) -> None:
+        self.ctx.options |= self.ssl.OP_NO_COMPRESSION
+
+    def clear_auto_retry(self) -> None:
+        """OpenSSL presets SSL_MODE_AUTO_RETRY (Python's ssl too); socat clears it
+        so that SSL_read() cannot block on non-application records. Our
+        endpoint runs SSL on memory BIOs and never blocks in SSL_read(), which
+        is what the correction is for."""
+
+    def load_verify(self, cafile, capath) -> None:
+        try:
+            self.ctx.load_verify_locations(cafile, capath)
+        except (OSError, self.ssl.SSLError) as e:
+            raise SocatError(f"SSL_CTX_load_verify_locations(): {error_string(e)}") from None
+
+    def default_paths(self) -> None:
+        self.ctx.set_default_verify_paths()
+
+    def load_cert(self, cert: str, key) -> None:
+        _load_cert(self.ssl, self.ctx, cert, key)
+
+    def load_dh(self, dhfile: str) -> None:
+        try:
+            self.ctx.load_dh_params(dhfile)
+        except (FileNotFoundError, PermissionError) as e:
+            LOG.warn(f'BIO_new_file("{dhfile}", "r"): {e.strerror}')
+        except (OSError, self.ssl.SSLError):
+            LOG.info(f"PEM_read_bio_DHparams(0x{id(self.ctx):x}, NULL, NULL, NULL): error")
+
+    def set_ciphers(self, ciphers: str) -> None:
+        try:
+            self.ctx.set_ciphers(ciphers)
+        except self.ssl.SSLError:
+            raise SocatError(f'SSL_set_cipher_list(, "{ciphers}"): '
+                             f'error:0A0000B9:SSL routines::no cipher match') from None
+
+    def set_verify(self, verify: bool) -> None:
+        self.ctx.verify_mode = self.ssl.CERT_REQUIRED if verify else self.ssl.CERT_NONE
+
+    def fragment_options(self, opts, server: bool) -> None:
+        from .sslctx import apply_fragment_options
+        apply_fragment_options(self.ctx, opts, server)
+
+
+def prepare(opts, server: bool, cert, backend=TLSBackend):
+    """The context and the verify flag, with socat's error texts
+    (socat's _xioopen_openssl_prepare); ``backend`` builds the context."""
     ssl = _import_ssl()
     ciphers = opts.get("openssl-cipherlist", DEFAULT_CIPHERS)
     verify = bool(opts.get("openssl-verify", 1))
@@ -203,69 +283,36 @@ def prepare(opts, server: bool, cert):
             data = random.getrandbits(64).to_bytes(8, "little")
             LOG.debug(f"RAND_seed(0x{{{data[::-1].hex()}}}, 8)")
             ssl.RAND_add(data, 8.0)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False      # socat checks the names itself, after the handshake
-    # Python's defaults that socat's SSL_CTX_new does not have
-    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    ctx.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    be = backend(server)
     for text, which in ((minv, "min"), (maxv, "max")):
-        if text is None:
-            continue
-        tv, fail = _version(ssl, text, which)
-        if tv is None:
-            raise SocatError(fail)
-        try:
-            if which == "min":
-                ctx.minimum_version = tv
-            else:
-                ctx.maximum_version = tv
-        except (ValueError, ssl.SSLError):
-            raise SocatError(fail) from None
+        if text is not None:
+            be.set_version(text, which)
     if compress is not None:
         if compress.lower() == "auto":
             LOG.info("Using default OpenSSL compression")
         elif compress.lower() == "none":
             LOG.info("Disabling OpenSSL compression")
-            ctx.options |= ssl.OP_NO_COMPRESSION
+            be.no_compression()
         else:
             raise SocatError(f'openssl-compress="{compress}": unknown compression method')
-    # OpenSSL presets SSL_MODE_AUTO_RETRY (Python's ssl sets it too); socat clears
-    # it so that SSL_read() cannot block on non-application records. Our endpoint
-    # runs SSL on memory BIOs and never blocks in SSL_read(), which is what the
-    # correction is for; the line is logged as socat does.
     LOG.info("SSL_CTX mode has SSL_MODE_AUTO_RETRY set. Correcting..")
+    be.clear_auto_retry()
     if cafile is not None or capath is not None:
-        try:
-            ctx.load_verify_locations(cafile, capath)
-        except (OSError, ssl.SSLError) as e:
-            raise SocatError(f"SSL_CTX_load_verify_locations(): {error_string(e)}") from None
+        be.load_verify(cafile, capath)
     else:
-        ctx.set_default_verify_paths()
+        be.default_paths()
     if cert:
-        _load_cert(ssl, ctx, cert, key)
-        dhfile = dhparam or cert
-        try:
-            ctx.load_dh_params(dhfile)
-        except FileNotFoundError as e:
-            LOG.warn(f'BIO_new_file("{dhfile}", "r"): {e.strerror}')
-        except PermissionError as e:
-            LOG.warn(f'BIO_new_file("{dhfile}", "r"): {e.strerror}')
-        except (OSError, ssl.SSLError):
-            LOG.info(f"PEM_read_bio_DHparams(0x{id(ctx):x}, NULL, NULL, NULL): error")
-    try:
-        ctx.set_ciphers(ciphers)
-    except ssl.SSLError:
-        raise SocatError(f'SSL_set_cipher_list(, "{ciphers}"): '
-                         f'error:0A0000B9:SSL routines::no cipher match') from None
-    ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+        be.load_cert(cert, key)
+        be.load_dh(dhparam or cert)
+    be.set_ciphers(ciphers)
+    be.set_verify(verify)
     from ..versions import ACTIVE
     from .sockets import first_child
     if verify and ACTIVE.openssl_crl_warning and first_child():
         LOG.warn("OpenSSL: Warning: this implementation does not check CRLs")
     if opts.get("openssl-maxfraglen") is not None or opts.get("openssl-maxsendfrag") is not None:
-        from .sslctx import apply_fragment_options
-        apply_fragment_options(ctx, opts, server)
-    return ctx, verify
+        be.fragment_options(opts, server)
+    return be.ctx, verify
 
 
 def _load_cert(ssl, ctx, cert: str, key) -> None:
@@ -667,11 +714,25 @@ def _peer_der(tls):
         return None
 
 
+class HandshakeFailed(Exception):
+    """A handshake failure in socat's words (DTLS endpoints raise it)."""
+
+    def __init__(self, text: str, then=()):
+        super().__init__(text)
+        self.text = text
+        self.then = list(then)
+
+
 def _tls_session(ep: TLSEndpoint, func: str, peername, verify: bool, level_info: bool):
     """Handshake and peer checks; raises SocatError (retry attr set)."""
     ssl = _import_ssl()
     try:
-        ep.handshake()
+        ep.handshake(func) if isinstance(ep, HandshakeWords) else ep.handshake()
+    except HandshakeFailed as e:
+        err = SocatError(e.text)
+        err.retry = True
+        err.then = e.then
+        raise err from None
     except (ssl.SSLError, OSError, _PeerClosed) as e:
         err = SocatError(_handshake_error(e, func))
         err.retry = True
@@ -687,7 +748,38 @@ def _tls_session(ep: TLSEndpoint, func: str, peername, verify: bool, level_info:
     handle_peer_certificate(ep.tls, peername, verify)
 
 
-def open_connect(ctx, row, spec, opts, params):
+class HandshakeWords:
+    """Marker: an endpoint whose handshake(func) gives socat's texts itself."""
+
+
+class Kind:
+    """What TLS over TCP (OPENSSL, OPENSSL-LISTEN) and DTLS over UDP
+    (OPENSSL-DTLS-CLIENT/-SERVER, addresses/dtls.py) differ in; the openers
+    below are socat's, shared by both (socat: one function, use_dtls)."""
+
+    socktype, proto = _STREAM, _TCP
+    backend = TLSBackend
+
+    def client_endpoint(self, sock, spec, sslctx, no_sni, snihost, them):
+        return _client_endpoint(sock, spec, sslctx, no_sni, snihost, them)
+
+    def server_endpoint(self, sock, spec, sslctx, peer, local):
+        return TLSEndpoint(sock, spec.raw, sslctx, True, peer=peer, local=local)
+
+    def acceptor(self, ctx, opts, params):
+        """A function that waits for the next peer: (socket, peer, local)."""
+        pf = S.default_listen_pf(ctx, socket.AF_UNSPEC)
+        pf = S.socket_pf(opts, pf)
+        us = S.resolve(opts.get("bind"), params[0], pf, _STREAM, _TCP, S.preferred_ip(ctx),
+                       passive=True)
+        return lambda: S.listen_accept(ctx, opts, us.family, _STREAM, _TCP, us,
+                                       range_family=pf)
+
+
+TLS = Kind()
+
+
+def open_connect(ctx, row, spec, opts, params, kind=TLS):
     """socat's xioopen_openssl_connect(): connect (retry), handshake, then fork."""
     if len(params) != 2:
         raise SocatError(f"{spec.head}: 2 parameters required")
@@ -701,18 +793,26 @@ def open_connect(ctx, row, spec, opts, params):
     snihost = opts.get("openssl-snihost")
     if commonname is None:
         commonname = host
-    if snihost is None:
+    from ..versions import ACTIVE
+    if not ACTIVE.openssl_sni_ip_checks:
+        if snihost is None:
+            snihost = commonname
+    elif snihost is not None:
+        if is_ip_address(snihost):
+            LOG.warn(f'specified SNI host "{snihost}" is an IP address')
+    elif not is_ip_address(commonname):
         snihost = commonname
-    sslctx, verify = prepare(opts, False, cert)
+    sslctx, verify = prepare(opts, False, cert, kind.backend)
     from ..versions import ACTIVE
     if ACTIVE.connect_tries_all:
         return _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname,
-                          no_sni, snihost)
+                          no_sni, snihost, kind)
+    stype, proto = kind.socktype, kind.proto
     pf = S.socket_pf(opts, socket.AF_UNSPEC)
-    them = S.resolve(host, port, pf, _STREAM, _TCP, S.preferred_ip(ctx))
+    them = S.resolve(host, port, pf, stype, proto, S.preferred_ip(ctx))
     pf = them.family
     from .tcp import _client_bind
-    us, lowport = _client_bind(ctx, opts, pf, _STREAM, _TCP)
+    us, lowport = _client_bind(ctx, opts, pf, stype, proto)
     S.LOG.notice(f"opening connection to {them.info()}")
     policy = S.RetryPolicy.from_opts(opts)
     if opts.has("max-children"):
@@ -723,8 +823,8 @@ def open_connect(ctx, row, spec, opts, params):
     LOG.start_loop("connect")
     while True:
         try:
-            sock = S.connect_socket(opts, pf, _STREAM, _TCP, them, us, lowport)
-            ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, them)
+            sock = S.connect_socket(opts, pf, stype, proto, them, us, lowport)
+            ep = kind.client_endpoint(sock, spec, sslctx, no_sni, snihost, them)
             try:
                 _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
             except SocatError as e:
@@ -761,9 +861,9 @@ def open_connect(ctx, row, spec, opts, params):
 
 
 def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_sni,
-               snihost):
+               snihost, kind=TLS):
     """socat 1.8's xioopen_openssl_connect(): the 1.8 client loop
-    (sockets.client_loop18) with the TLS handshake as its session."""
+    (sockets.client_loop18) with the TLS/DTLS handshake as its session."""
     from ..versions import ACTIVE
 
     def start():
@@ -772,24 +872,32 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
             LOG.notice(f"opening OpenSSL connection to {host}:{port}")
 
     def session(sock, got, level, policy):
-        ep = _client_endpoint(sock, spec, sslctx, no_sni, snihost, got)
+        ep = kind.client_endpoint(sock, spec, sslctx, no_sni, snihost, got)
         try:
             _tls_session(ep, "SSL_connect", commonname, verify, policy.more())
         except SocatError as e:
             ep.sock.close()
-            if getattr(e, "retry", True) and policy.more():
-                LOG.info(e.text)
-                for text in getattr(e, "then", ()):
-                    LOG.info(text)
-                raise S.TryAgain() from None
-            raise
+            if not getattr(e, "retry", True):
+                raise
+            # 1.8: a failed handshake at the attempt's level (N with retries
+            # left, else W), and without retry STAT_RETRYLATER ends the open
+            # without an E: "exiting with status -1"
+            if not policy.more() and not ACTIVE.openssl_handshake_retrylater:
+                raise
+            LOG.msg(level, e.text)
+            for text in getattr(e, "then", ()):
+                LOG.msg(level, text)
+            if not policy.more():
+                raise S.RetryLater(e.text) from None
+            raise S.TryAgain() from None
         except BaseException:
             ep.sock.close()
             raise
         return ep
 
     _, _, ep = S.client_loop18(ctx, row, opts, host, port, S.socket_pf(opts, socket.AF_UNSPEC),
-                               _STREAM, _TCP, f"{spec.head}:{host}:{port}", start=start,
+                               kind.socktype, kind.proto, f"{spec.head}:{host}:{port}",
+                               start=start,
                                notice=f"opening connection to server {host}:{port}",
                                session=session)
     conn_loginfo(ep)
@@ -800,6 +908,30 @@ def _connect18(ctx, row, spec, opts, host, port, sslctx, verify, commonname, no_
     return S.finish_socket(ep, opts)
 
 
+def is_ip_address(text: str) -> bool:
+    """socat's check_ipaddr(): an IPv4 or (bracketed) IPv6 address literal."""
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except OSError:
+            pass
+    return False
+
+
+def sni_for(no_sni: bool, snihost):
+    """The SNI name to send (None: none); 1.8 warns when it has none."""
+    from ..versions import ACTIVE
+    if no_sni:
+        return None
+    if ACTIVE.openssl_sni_ip_checks and not snihost:
+        LOG.warn("refusing to set empty SNI host name")
+        return None
+    return snihost
+
+
 def _client_endpoint(sock, spec, sslctx, no_sni, snihost, them):
     local = None
     try:
@@ -807,7 +939,7 @@ def _client_endpoint(sock, spec, sslctx, no_sni, snihost, them):
     except OSError:
         pass
     try:
-        return TLSEndpoint(sock, spec.raw, sslctx, False, None if no_sni else snihost,
+        return TLSEndpoint(sock, spec.raw, sslctx, False, sni_for(no_sni, snihost),
                            peer=them, local=local)
     except ValueError:
         sock.close()
@@ -816,7 +948,7 @@ def _client_endpoint(sock, spec, sslctx, no_sni, snihost, them):
         raise e from None
 
 
-def open_listen(ctx, row, spec, opts, params):
+def open_listen(ctx, row, spec, opts, params, kind=TLS):
     """socat's xioopen_openssl_listen(): listen/accept (fork), then handshake."""
     if len(params) != 1:
         raise SocatError(f"{spec.head}: 1 parameter required")
@@ -824,16 +956,12 @@ def open_listen(ctx, row, spec, opts, params):
     if cert is None:
         LOG.warn('no certificate given; consider option "cert"')
     commonname = opts.get("openssl-commonname")
-    sslctx, verify = prepare(opts, True, cert)
-    pf = S.default_listen_pf(ctx, socket.AF_UNSPEC)
-    pf = S.socket_pf(opts, pf)
-    us = S.resolve(opts.get("bind"), params[0], pf, _STREAM, _TCP, S.preferred_ip(ctx),
-                  passive=True)
+    sslctx, verify = prepare(opts, True, cert, kind.backend)
+    accept = kind.acceptor(ctx, opts, params)
     policy = S.RetryPolicy.from_opts(opts)
     while True:
-        sock, peer, local = S.listen_accept(ctx, opts, us.family, _STREAM, _TCP, us,
-                                            range_family=pf)
-        ep = TLSEndpoint(sock, spec.raw, sslctx, True, peer=peer, local=local)
+        sock, peer, local = accept()
+        ep = kind.server_endpoint(sock, spec, sslctx, peer, local)
         try:
             _tls_session(ep, "SSL_accept", commonname, verify, policy.more())
         except SocatError as e:

@@ -20,7 +20,7 @@ from ..log import LOG
 FAMILIES = (
     "stdio", "file", "pipe", "exec", "tun", "pty",
     "udp", "udplite", "ip", "interface",
-    "tcp", "proxy", "socks5", "openssl", "unix", "socket_generic", "sctp", "dccp", "vsock",
+    "tcp", "proxy", "socks5", "openssl", "dtls", "unix", "socket_generic", "sctp", "dccp", "vsock",
     "readline",
     "socketpair", "stall", "text", "shell", "posixmq", "accept_fd",
 )

@@ -94,9 +94,11 @@ def _ctx_of(ctx, option: str) -> tuple:
     return lib, ptr
 
 
-def apply_fragment_options(ctx, opts, server: bool) -> None:
+def apply_fragment_options(ctx, opts, server: bool, setters=None) -> None:
     """socat's end of _xioopen_openssl_prepare(): maxfraglen (client only),
-    then maxsendfrag, with socat's checks and messages."""
+    then maxsendfrag, with socat's checks and messages. ``setters``: two
+    functions (max fragment length code, max send fragment) for a context
+    that is not Python's (DTLS, addresses/dtls.py)."""
     maxfraglen = opts.get("openssl-maxfraglen")
     if maxfraglen is not None:
         if server:
@@ -105,16 +107,22 @@ def apply_fragment_options(ctx, opts, server: bool) -> None:
         if code is None:
             raise SocatError(f"openssl: maxfraglen {maxfraglen} is not one of 512, 1024, "
                              "2048, or 4096")
-        lib, ptr = _ctx_of(ctx, "maxfraglen")
-        lib.SSL_CTX_set_tlsext_max_fragment_length(ptr, code)
+        if setters is not None:
+            setters[0](code)
+        else:
+            lib, ptr = _ctx_of(ctx, "maxfraglen")
+            lib.SSL_CTX_set_tlsext_max_fragment_length(ptr, code)
     maxsendfrag = opts.get("openssl-maxsendfrag")
     if maxsendfrag is not None:
         if not 512 <= maxsendfrag <= SSL3_RT_MAX_PLAIN_LENGTH:
             # socat's message shows the lower bound where the value was meant
             raise SocatError(f"openssl: maxsendfrag 512 out of range 512 - "
                              f"{SSL3_RT_MAX_PLAIN_LENGTH}")
-        lib, ptr = _ctx_of(ctx, "maxsendfrag")
-        lib.SSL_CTX_ctrl(ptr, _SSL_CTRL_SET_MAX_SEND_FRAGMENT, maxsendfrag, None)
+        if setters is not None:
+            setters[1](maxsendfrag)
+        else:
+            lib, ptr = _ctx_of(ctx, "maxsendfrag")
+            lib.SSL_CTX_ctrl(ptr, _SSL_CTRL_SET_MAX_SEND_FRAGMENT, maxsendfrag, None)
 
 
 def negotiated_fragment_length(sslobj):

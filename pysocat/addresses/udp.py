@@ -145,6 +145,21 @@ def udp_recv(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
 
 def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
     """socat's xioopen_ipdgram_listen(): lock onto the first permitted sender."""
+    sock, them, local = listen_connected(ctx, opts, params, pf, socktype, proto)
+    ep = D.DatagramEndpoint(sock, spec.raw, "stream", peer=them, local=local)
+    return _connected(S.finish_socket(ep, opts))
+
+
+def listen_connected(ctx, opts, params, pf, socktype=_DGRAM, proto=_UDP, sync=False):
+    """socat's _xioopen_ipdgram_listen(): bind, wait for the first permitted
+    sender (fork: in the child), connect to it; (socket, peer, local).
+    OPENSSL-DTLS-SERVER does its handshake on this socket.
+
+    ``sync``: with fork, the parent binds its next socket only once the child
+    has connected its own (bounded wait): a peer's next datagram (the second
+    fragment of a DTLS ClientHello) must reach the child, not the parent's
+    new socket, also when the child starts more slowly than socat's does."""
+    ready = None
     pf = _listen_pf(ctx, opts, pf)
     proto = opts.get("so-protocol", proto)
     la = S.bind_address(opts, pf, socktype, proto, False, S.preferred_ip(ctx))
@@ -205,24 +220,36 @@ def udp_listen(ctx, row, spec, opts, params, pf, socktype=_DGRAM, proto=_UDP):
         LOG.info(f"permitting UDP connection from {them.info()}")
         if mgr is None:
             break
+        if sync:
+            ready = os.pipe()
         pid = mgr.fork()
         if pid == 0:
             break
         sock.close()
+        if ready is not None:
+            os.close(ready[1])
+            _wait_closed(ready[0], 1.0)
+            os.close(ready[0])
+            ready = None
         mgr.wait_slot()
         LOG.info("still listening")
-    S.apply_phase(opts, sock, "CONNECT")
+    if ready is not None:
+        os.close(ready[0])
     try:
-        sock.connect(them.addr)
-    except OSError as e:
-        raise SocatError(f"connect({sock.fileno()}, {{{them.info()}}}, {them.salen()}): "
-                         f"{e.strerror}") from None
+        S.apply_phase(opts, sock, "CONNECT")
+        try:
+            sock.connect(them.addr)
+        except OSError as e:
+            raise SocatError(f"connect({sock.fileno()}, {{{them.info()}}}, {them.salen()}): "
+                             f"{e.strerror}") from None
+    finally:
+        if ready is not None:
+            os.close(ready[1])
     local = S.sockaddr_of(sock)
     S.set_sockaddr_env("SOCK", local, _UDP)
     S.set_sockaddr_env("PEER", them, _UDP)
     S.apply_phase(opts, sock, "LATE")
-    ep = D.DatagramEndpoint(sock, spec.raw, "stream", peer=them, local=local)
-    return _connected(S.finish_socket(ep, opts))
+    return sock, them, local
 
 
 def _connected(ep):
@@ -234,6 +261,22 @@ def _connected(ep):
     if ep.shut is None and ACTIVE.udp_shut_null:
         ep.shut = "null"
     return ep
+
+
+def _wait_closed(fd: int, timeout: float) -> None:
+    """Wait until the pipe's other end is closed (EOF), at most timeout seconds."""
+    import select
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            if select.select([fd], [], [], left)[0]:
+                return
+        except InterruptedError:
+            continue
 
 
 def _wait_readable(sock):
