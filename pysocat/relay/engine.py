@@ -28,7 +28,15 @@ costs less than two splices, until a read fills a whole SMALL_READ again. A
 packet source that can read
 without waiting (UDP and other datagram sockets, TUN) moves up to BURST queued
 packets per wake-up, each still one read and one write, instead of one
-select() per packet as socat does.
+select() per packet as socat does; where nothing is checked or logged per
+packet, queued datagrams move in batches (batch.py: recvmmsg/sendmmsg), each
+still one datagram, in order, truncated at ``-b``.
+
+Latency (issue 17): while every direction only copies bytes (no -v/-x/-r/-R,
+conversion, escape, readbytes, -ddd) and none is at EOF, held up
+or moving bulk by splice, the loop is ``Relay._fast``: one epoll registered
+once, and per wake-up one read and one write per ready source. Anything else
+returns to the general loop above, which handles it as before.
 """
 from __future__ import annotations
 
