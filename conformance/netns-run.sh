@@ -72,11 +72,26 @@ cleanup() {
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null
     done
+    unplant_stderr2
     rm -rf "$RUN_DIR"
+}
+
+# 1.8.1.3's test 566 READLINE_SH_OVERWRITE plants /tmp/$USER/stderr2 as a symlink
+# into its temp directory; 1.7.4.4's readline.sh (test 102) writes its log through
+# that very name and fails once the target is gone. Remove the symlink (ours, or one
+# a run cut short left dangling) before and after each run.
+unplant_stderr2() {
+    local l=/tmp/root/stderr2
+    if [ -L "$l" ]; then
+        case "$(readlink "$l")" in
+        "$RUN_DIR"/*|/tmp/pyconf.*) rm -f "$l" ;;
+        esac
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+unplant_stderr2
 set -e
 ip netns add "$NS"
 ip netns add "$PEER"
