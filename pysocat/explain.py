@@ -285,7 +285,7 @@ def _generic_steps(ctx) -> list:
                       ("ACCEPT", "accept(): wait for a connection"),
                       ("FORK", "fork(): a child handles the connection, the parent "
                                "accepts the next", "fork")]
-        elif "connect" in name or stype == "SOCK_STREAM" and not listening:
+        elif "connect" in name or stype == "SOCK_STREAM" and not listening or "OPENSSL" in g:
             steps.append(("CONNECT", f"connect(fd, {peer})"))
         elif "sendto" in name or "datagram" in name:
             steps.append(("CONNECTED", f"sendto(fd, {peer}) for every packet; recvfrom() "
@@ -298,6 +298,11 @@ def _generic_steps(ctx) -> list:
             if "recvfrom" in name:
                 steps.append(("FORK", "fork(): a child answers this packet, the parent waits "
                                       "for the next", "fork"))
+        if "OPENSSL" in g:
+            kind = "DTLS" if stype == "SOCK_DGRAM" else "TLS"
+            call = "SSL_accept()" if "LISTEN" in g else "SSL_connect()"
+            steps.append(("CONNECTED", f"{call}: the {kind} handshake, then socat's checks of "
+                                       "the peer certificate (verify, commonname)"))
         if g & {"RETRY"}:
             steps.append(("CONNECT", "on failure retry {opt[retry]} times" if ctx.has("retry")
                           else "on failure retry forever",
@@ -506,7 +511,8 @@ def _warnings(part, res, config) -> list[dict]:
                       "peer, and an ICMP port unreachable (nobody listening there yet) "
                       'makes the next read or write fail with "Connection refused", '
                       "which ends the relay; UDP-DATAGRAM or UDP-SENDTO do not connect"))
-    out += _udp_notes(name, part["groups"], opts, config)
+    if "OPENSSL" not in part["groups"]:      # DTLS ends with close_notify
+        out += _udp_notes(name, part["groups"], opts, config)
     if "INTERFACE" in part["groups"] and name.startswith("tun"):
         out += _tun_warnings(part, opts, config)
     return out
@@ -683,7 +689,7 @@ def explain(addr1: str, addr2: str | None = None, flags=None) -> dict:
 # ------------------------------------------------------------ versions
 
 # TCP-like listeners that 1.8.1.3 gives SO_REUSEADDR unasked
-_NO_REUSEADDR = ("unix", "abstract")
+_NO_REUSEADDR = ("unix", "abstract", "openssl-dtls")     # DTLS listens on UDP
 
 
 def version_differences(addrs, config) -> list[dict]:
@@ -732,9 +738,22 @@ def version_differences(addrs, config) -> list[dict]:
                                                        "UDPLITE"}:
                 note("connect_notices", index)
                 note("connect_failure_pair", index)
+            if "OPENSSL" in groups and "LISTEN" not in groups:
+                note("openssl_handshake_retrylater", index)
+                host = (p["split"]["params"] or [""])[0]
+                if "openssl-snihost" in opts or _is_ip_literal(host):
+                    note("openssl_sni_ip_checks", index)
+            if "OPENSSL" in groups and ("openssl-min-proto-version" in opts
+                                        or "openssl-max-proto-version" in opts):
+                note("openssl_version_hint", index)
             if _one_way(name, p["role"]):
                 note("mode_warning", index, f"{name} opened for {p['mode']}")
     return out
+
+
+def _is_ip_literal(text: str) -> bool:
+    from .addresses.openssl import is_ip_address
+    return is_ip_address(text)
 
 
 def _one_way(name: str, role: str) -> bool:

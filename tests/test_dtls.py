@@ -267,3 +267,21 @@ def test_aliases_open_the_same_addresses(pki):
         with DTLSServer("py", "1.8", port, addr, "PIPE"):
             r = run("py", "1.8", "-", _client_addr(pki, port, name=client_name), input=b"x")
             assert (r.returncode, r.stdout) == (0, b"x"), r.stderr
+
+
+def test_explain_shows_the_handshake_and_the_version_rows():
+    r = subprocess.run(PYSOCAT + ["--explain", "-", "DTLS:127.0.0.1:4433,verify=0"],
+                       capture_output=True, timeout=20, env=ENV18)
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    assert "SOCK_DGRAM, IPPROTO_UDP" in out and "connect(fd, 127.0.0.1:4433)" in out
+    assert "SSL_connect(): the DTLS handshake" in out
+    assert "UDP carries no end of file" not in out        # close_notify is DTLS's EOF
+    assert "A failed OPENSSL/DTLS client handshake" in out
+    assert "refusing to set empty SNI host name" in out
+    r = subprocess.run(PYSOCAT + ["--explain", "DTLS-L:4433,fork", "-"],
+                       capture_output=True, timeout=20, env=ENV18)
+    out = r.stdout.decode()
+    assert "recvfrom(): wait for the first packet" in out
+    assert "SSL_accept(): the DTLS handshake" in out
+    assert "SO_REUSEADDR implicitly" not in out
