@@ -17,7 +17,7 @@ install:
 	$(PY) -m pysocat -V >/dev/null    # builds the family index (pysocat/addresses/__pycache__)
 	# wheels of the run-time dependencies: tests install the built pysocat wheel
 	# into a fresh venv from here, without asking an index
-	$(PY) -m pip wheel -q -w $(VENV)/wheelhouse 'lark>=1.1' 'pyroute2>=0.7' 'dnspython>=2.0' 'pyOpenSSL>=23.0'
+	$(PY) -m pip wheel -q -w $(VENV)/wheelhouse 'lark>=1.1' 'dnspython>=2.0' 'pyOpenSSL>=23.0'
 
 # Tests run in 3 processes (pytest-xdist; a file's tests stay in one process) when
 # the venv has xdist: most of the suite waits on sockets and children, not the CPU.
