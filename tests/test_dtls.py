@@ -285,3 +285,71 @@ def test_explain_shows_the_handshake_and_the_version_rows():
     assert "recvfrom(): wait for the first packet" in out
     assert "SSL_accept(): the DTLS handshake" in out
     assert "SO_REUSEADDR implicitly" not in out
+
+
+class _UdpTap:
+    """A loopback UDP forwarder between one client and a server port that keeps
+    the size of every datagram the client sent (a thread, bounded in time)."""
+
+    def __init__(self, server_port: int, seconds: float = 20.0):
+        import threading
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect(("127.0.0.1", server_port))
+        self.sizes, self.stop = [], time.monotonic() + seconds
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import select
+        client = None
+        while time.monotonic() < self.stop:
+            ready, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            for s in ready:
+                if s is self.front:
+                    data, client = self.front.recvfrom(65536)
+                    self.sizes.append(len(data))
+                    self.back.send(data)
+                else:
+                    try:
+                        data = self.back.recv(65536)
+                    except ConnectionRefusedError:
+                        continue
+                    if client:
+                        self.front.sendto(data, client)
+
+    def close(self):
+        self.stop = 0
+        self.thread.join(timeout=5)
+        self.front.close()
+        self.back.close()
+
+
+@needs_pyopenssl
+@pytest.mark.parametrize("maxsendfrag", [None, 512])
+def test_maxsendfrag_bounds_the_records_sent(pki, tmp_path, maxsendfrag):
+    """maxsendfrag=512: no datagram of the client's data carries more than 512
+    bytes of it (plus DTLS's header, nonce and tag); without it they do."""
+    data = bytes(range(256)) * 64
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.write_bytes(data)
+    port = free_port(kind=socket.SOCK_DGRAM)
+    extra = f",maxsendfrag={maxsendfrag}" if maxsendfrag else ""
+    with DTLSServer("py", "1.8", port, "-u", _server_addr(pki, port, ",verify=0"),
+                    f"CREAT:{dst}") as srv:
+        tap = _UdpTap(port)
+        try:
+            r = run("py", "1.8", "-u", f"OPEN:{src}",
+                    f"DTLS-CONNECT:localhost:{tap.port},cafile={pki['ca']}{extra}", timeout=30)
+            assert r.returncode == 0, r.stderr
+            assert srv.finish()[0] == 0
+        finally:
+            tap.close()
+    assert dst.read_bytes() == data
+    largest = max(tap.sizes)
+    if maxsendfrag:
+        assert largest <= maxsendfrag + 64
+    else:
+        assert largest > 1000

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import weakref
 
 from ..errors import SocatError
 from ..log import LOG
@@ -34,6 +35,8 @@ _DGRAM, _UDP = socket.SOCK_DGRAM, socket.IPPROTO_UDP
 # OpenSSL's SSL_get_error() codes
 _NONE, _SSL, _WANT_READ, _WANT_WRITE, _X509, _SYSCALL, _ZERO, _CONNECT = range(8)
 _RECORD = 8192          # socat's default buffer size: what one SSL_write() takes
+# maxsendfrag per context: the largest piece one SSL_write() of an endpoint takes
+MAX_SEND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 _mods = None
 
@@ -180,11 +183,13 @@ class DTLSBackend:
             setter(self.raw, code)
 
         def msf(size):
-            # SSL_CTX_set_max_send_fragment() is SSL_CTX_ctrl(52): pyOpenSSL's
-            # binding may lack both; then OpenSSL's default (16384) stays
+            # pyOpenSSL's binding lacks SSL_CTX_set_max_send_fragment(): the
+            # endpoint cuts its writes at this size instead (one SSL_write() is one
+            # DTLS record), so no data record carries more than ``size`` bytes
             setter = getattr(self.lib, "SSL_CTX_set_max_send_fragment", None)
             if setter is not None and size <= SSL3_RT_MAX_PLAIN_LENGTH:
                 setter(self.raw, size)
+            MAX_SEND[self.ctx] = size
 
         apply_fragment_options(self.ctx, opts, server, (mfl, msf))
 
@@ -231,6 +236,7 @@ class DTLSEndpoint(S.SocketEndpoint, O.HandshakeWords):
             if sni:
                 self.conn.set_tlsext_host_name(sni.encode("idna"))
         self.tls = _PeerView(self.conn)
+        self.record = min(_RECORD, MAX_SEND.get(sslctx, _RECORD))
         self.sent_close = False
         self.wronly = False
 
@@ -305,8 +311,8 @@ class DTLSEndpoint(S.SocketEndpoint, O.HandshakeWords):
         view = memoryview(data)
         total = len(view)
         while view:
-            self._write(bytes(view[:_RECORD]))
-            view = view[_RECORD:]
+            self._write(bytes(view[:self.record]))
+            view = view[self.record:]
         return total
 
     def _write(self, data: bytes) -> int:
