@@ -163,3 +163,12 @@ def socat18_help(flag: str) -> list:
         for new in rows[flag]:
             end = _insert_sorted(lines, start, end, new)
     return lines
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """The session's test certificates (tests/pki.py); needs the openssl command."""
+    from pki import OPENSSL, make_pki
+    if OPENSSL is None:
+        pytest.skip("the openssl command is not installed")
+    return make_pki(tmp_path_factory.mktemp("pki"))

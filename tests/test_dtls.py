@@ -7,7 +7,6 @@ once per session with the ``openssl`` command, as tests/test_openssl.py does.
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -17,8 +16,8 @@ import pytest
 from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat,
                       needs_socat18)
 from sockhelp import free_port, norm
+from pki import OPENSSL
 
-OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
 try:
@@ -30,27 +29,6 @@ needs_pyopenssl = pytest.mark.skipif(not HAVE_PYOPENSSL and not os.environ.get("
                                      reason="pyOpenSSL is not installed (make install)")
 
 VERSIONS = [pytest.param("1.8", marks=needs_socat18), pytest.param("1.7", marks=needs_socat)]
-
-
-def _run(*args, cwd):
-    subprocess.run([OPENSSL] + list(args), cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dtlspki")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for ca in ("ca", "ca2"):
-        _run("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
-             "-subj", f"/CN=Test {ca}", cwd=d)
-    for name, cn in (("server", "localhost"), ("client", "client")):
-        _run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-             "-subj", f"/C=XY/O=pysocat test/CN={cn}", cwd=d)
-        _run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", cwd=d)
-        with open(d / f"{name}.pem", "wb") as f:
-            f.write((d / f"{name}.key").read_bytes() + (d / f"{name}.crt").read_bytes())
-    return {k: str(d / f"{k}.pem") for k in ("ca", "ca2", "server", "client")}
 
 
 def _argv(who: str, version: str):

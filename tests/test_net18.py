@@ -405,7 +405,7 @@ def test_recvfrom_fork_sigusr1_17():
 # OPENSSL: the CRL warning (1.8), once per process tree; the client's 1.8 loop
 # ---------------------------------------------------------------------------
 
-from test_openssl import OPENSSL, pki  # noqa: E402,F401  (the session's certificates)
+from pki import OPENSSL  # noqa: E402
 
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 

@@ -9,7 +9,6 @@ pysocat prints only the last one. The texts compared here have one entry.
 """
 import os
 import re
-import shutil
 import socket
 import time
 import subprocess
@@ -18,30 +17,9 @@ import pytest
 
 from conftest import PYSOCAT, SOCAT, log_texts, needs_socat, run_pysocat, run_socat
 from sockhelp import Server, free_port, has_ipv6, norm
+from pki import OPENSSL, openssl_cmd
 
-OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
-
-
-def _run(*args, cwd):
-    subprocess.run([OPENSSL] + list(args), cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for ca in ("ca", "ca2"):
-        _run("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
-             "-subj", f"/CN=Test {ca}", cwd=d)
-    for name, cn in (("server", "localhost"), ("client", "client")):
-        _run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-             "-subj", f"/C=XY/O=pysocat test/CN={cn}", cwd=d)
-        _run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", cwd=d)
-        with open(d / f"{name}.pem", "wb") as f:
-            f.write((d / f"{name}.key").read_bytes() + (d / f"{name}.crt").read_bytes())
-    return {k: str(d / f"{k}.pem") for k in ("ca", "ca2", "server", "client")}
 
 
 def _server(pki, port, extra="", target="SYSTEM:cat; echo done", classic=False, pre=()):
@@ -292,9 +270,9 @@ def test_client_fork_forks_after_the_handshake(pki, tmp_path):
 
 def _alt_cert(d, name, san):
     """A self-signed certificate with CN=servername and these subjectAltNames."""
-    _run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
-         "-subj", "/CN=servername", "-addext", f"subjectAltName={san}", cwd=d)
+    openssl_cmd("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+                "-subj", "/CN=servername", "-addext", f"subjectAltName={san}", cwd=d)
     return str(d / f"{name}.key"), str(d / f"{name}.crt")
 
 

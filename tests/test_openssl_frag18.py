@@ -12,7 +12,7 @@ from conftest import (ENV18, PYSOCAT, SOCAT18, log_texts, needs_socat, needs_soc
                       run_pysocat, run_socat)
 from same18 import same18
 from sockhelp import _listening, free_port
-from test_openssl import OPENSSL, pki  # noqa: F401  (the session's certificates)
+from pki import OPENSSL
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
@@ -98,7 +98,7 @@ def _serve_records(cmd, env, pki, extra, tmp_path):
 
 @needs_socat18
 @pytest.mark.parametrize("size", [512, 1000])
-def test_maxsendfrag_bounds_the_records_sent(pki, tmp_path, size):  # noqa: F811
+def test_maxsendfrag_bounds_the_records_sent(pki, tmp_path, size):
     """Each TLS 1.3 record carries at most ``size`` bytes (+1 type byte, +16 tag)."""
     ours = _serve_records(PYSOCAT, ENV18, pki, f",maxsendfrag={size}", tmp_path)
     theirs = _serve_records([SOCAT18], os.environ, pki, f",maxsendfrag={size}", tmp_path)
@@ -131,7 +131,7 @@ def _fraglen_logs(client, server, pki, extra):
 
 @needs_socat18
 @pytest.mark.parametrize("pair", ["pysocat-client", "pysocat-server"])
-def test_maxfraglen_negotiated_and_logged(pki, pair):  # noqa: F811
+def test_maxfraglen_negotiated_and_logged(pki, pair):
     """A client's maxfraglen=512 is agreed: both sides say so at -ddd, as classic's."""
     ours = (PYSOCAT, ENV18)
     theirs = ([SOCAT18], os.environ)
