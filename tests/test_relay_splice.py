@@ -244,3 +244,14 @@ def test_small_messages_then_bulk_arrive_intact():
             p.wait()
         a1.close()
         a2.close()
+
+
+def test_source_at_eof_into_a_pipe_nobody_reads():
+    """stdin at its end, the child gone without reading: socat's read() sees the
+    EOF before any write, so the run ends with 0 (splice reports EPIPE first: that
+    is not the write error socat would give). A race: tried 20 times."""
+    from conftest import log_texts, run_pysocat
+    for _ in range(20):
+        r = run_pysocat("-dd", "-", "EXEC:printf x,pipes", input=b"")
+        assert (r.returncode, r.stdout) == (0, b"x"), r.stderr
+        assert not [t for t in log_texts(r.stderr) if t.startswith("E ")]

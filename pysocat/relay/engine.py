@@ -367,6 +367,11 @@ class _Direction:
                         count = len(self.src.read(n) or b"")
                     except OSError:
                         pass
+                    else:
+                        if not count:
+                            # the source was at its end: socat's read() sees the
+                            # EOF before any write (splice reports EPIPE first)
+                            return 0
                 if e.errno in _COOL and self.dst.cool_write:
                     LOG.notice(f"write({e.wfd}, 0x{id(self):x}, {count}): {e.strerror}")
                     return IN_ERROR
