@@ -281,6 +281,8 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
         try:
             for fd in close_in_child:
                 os.close(fd)
+            from .sockets import close_parent_notices
+            close_parent_notices()
             LOG.info(f"just born: child process {os.getpid()}")
             if termopts is not None and not _child_termios(theirs_in, termopts):
                 os._exit(1)

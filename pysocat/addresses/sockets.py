@@ -1774,6 +1774,23 @@ def recv_socket(opts, family: int, socktype: int, proto: int, us: SockAddr,
         raise
 
 
+_NOTICES: list = []      # ParentNotices with an open trigger socket (this process)
+
+
+def close_parent_notices() -> None:
+    """In a process forked off a RECVFROM,fork child (EXEC, SYSTEM): close the
+    child's end of the trigger pair, which only the child may close (the parent
+    waits for its EOF; a SYSTEM shell holding it would hold the parent back)."""
+    for notice in _NOTICES:
+        if notice.sock is not None:
+            try:
+                os.close(notice.sock.detach())
+            except OSError:
+                pass
+            notice.sock = None
+    _NOTICES.clear()
+
+
 class ParentNotice:
     """How a RECVFROM,fork child tells its parent that it consumed the packet
     (true in a child, so ``forked`` tests stay simple): 1.7 sends SIGUSR1 to
@@ -1782,6 +1799,8 @@ class ParentNotice:
     def __init__(self, ppid: int = 0, sock: socket.socket | None = None) -> None:
         self.ppid = ppid
         self.sock = sock
+        if sock is not None:
+            _NOTICES.append(self)
 
     def __bool__(self) -> bool:
         return True
@@ -1791,6 +1810,8 @@ class ParentNotice:
             LOG.info("notifying parent that socket is ready again")
             self.sock.close()
             self.sock = None
+            if self in _NOTICES:
+                _NOTICES.remove(self)
         elif self.ppid > 0:
             try:
                 os.kill(self.ppid, signal.SIGUSR1)

@@ -215,6 +215,7 @@ class _Direction:
         if self.burst and not stream and LOG.level > 1 and hasattr(src, "batch_reader") \
                 and not (self.convert or self.dumper or self.escape >= 0) \
                 and self.sniff is None and self.left is None and not dst.cool_write \
+                and not getattr(src, "notify_parent", None) \
                 and src.batch_reader() is not None:
             from .batch import plan     # ctypes: only when it will be used
             self.batch = plan(self, LOG.level)

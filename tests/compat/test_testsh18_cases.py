@@ -240,3 +240,39 @@ def test_packet_peek_failure_is_in_error(tmp_path, profile):
             results.append((r.stdout.decode().split()[0], lines))
     assert results[1] == results[0]
     assert results[0][0] == "rc=0"
+
+
+# test.sh 469-471 UDP4/UDP6/UNIX_FORK: a RECVFROM,fork child whose SYSTEM shell is
+# still busy must not hold the parent back from the next packet (1.8's trigger pair:
+# the shell's process must not keep the child's end open)
+def test_recvfrom_fork_next_packet_while_a_shell_sleeps(tmp_path):
+    import socket
+    import time
+    binary, penv = PROFILES["1.8"]         # so-rcvtimeo is new in 1.8
+    orders = []
+    for cmd, e in (([binary()], os.environ), (PYSOCAT, penv)):
+        out = tmp_path / f"out{len(orders)}"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(cmd + ["-t", "6", f"UDP4-RECVFROM:{port},fork,so-rcvtimeo=1",
+                                         f"SYSTEM:read t x; sleep $t; echo $x >>{out}"],
+                                  env=e, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while f":{port:04X} " not in open("/proc/net/udp").read():
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.05)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+                c.sendto(b"2 first\n", ("127.0.0.1", port))
+                time.sleep(0.5)
+                c.sendto(b"0 second\n", ("127.0.0.1", port))
+            deadline = time.monotonic() + 10
+            while (not out.exists() or out.read_text().count("\n") < 2) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            orders.append(out.read_text().split())
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert orders[1] == orders[0] == ["second", "first"]
