@@ -351,18 +351,7 @@ class DTLSEndpoint(S.SocketEndpoint, O.HandshakeWords):
             except (BlockingIOError, SocatError, OSError):
                 pass
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self._close_notify(warn=False)
-        except Exception:
-            pass
-        self._closed = True
-        fd = self.sock.fileno()
-        if fd >= 0:
-            LOG.info(f"close({fd})")
-        self._release()
+    close = O.TLSEndpoint.close      # xioclose(): SSL_shutdown() quietly, then close
 
 
 class _DTLS(O.Kind):
