@@ -26,31 +26,35 @@ def has_ipv6() -> bool:
 class Server:
     """A pysocat (or socat) process in the background, killed at exit."""
 
-    def __init__(self, *args, classic=False, stdin=subprocess.DEVNULL):
-        argv = ([SOCAT] if classic else PYSOCAT) + list(args)
+    def __init__(self, *args, classic=False, stdin=subprocess.DEVNULL, argv=None, env=None):
+        """``argv``: the program's own prefix (e.g. classic 1.8.1.3); default
+        pysocat, or socat 1.7.4.4 when ``classic``."""
+        argv = list(argv or ([SOCAT] if classic else PYSOCAT)) + list(args)
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=env)
+
+    def _wait(self, ready, failure, timeout):
+        """Poll ``ready()`` until it holds; the server's end or the timeout
+        fail the test with its stderr (a timed-out server is killed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server ended: " + self.proc.stderr.read().decode())
+            if ready():
+                return
+            time.sleep(0.05)
+        self.proc.kill()
+        raise AssertionError(failure + ": " + self.proc.communicate()[1].decode())
 
     def wait_port(self, port, host="127.0.0.1", timeout=10.0):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("server ended: " + self.proc.stderr.read().decode())
-            if _listening(port, fam):
-                return
-            time.sleep(0.05)
-        raise AssertionError("server did not listen")
+        self._wait(lambda: _listening(port, fam), "server did not listen", timeout)
+
+    def wait_udp_port(self, port, timeout=10.0):
+        self._wait(lambda: udp_bound(port), "server did not bind", timeout)
 
     def wait_path(self, path, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("server ended: " + self.proc.stderr.read().decode())
-            if os.path.exists(path):
-                return
-            time.sleep(0.05)
-        raise AssertionError("server did not create " + path)
+        self._wait(lambda: os.path.exists(path), "server did not create " + path, timeout)
 
     def finish(self, timeout=10.0):
         try:
@@ -87,6 +91,13 @@ def _listening(port, family) -> bool:
         except OSError:
             pass
     return False
+
+
+def udp_bound(port: int) -> bool:
+    """Is a UDP socket (IPv4) bound to port? (reads /proc)."""
+    with open("/proc/net/udp") as f:
+        return any(int(line.split()[1].rsplit(":", 1)[1], 16) == port
+                   for line in f.readlines()[1:])
 
 
 def children_of(pid: int) -> list:

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat,
                       needs_socat18)
-from sockhelp import free_port, norm
+from sockhelp import Server, free_port, norm
 from pki import OPENSSL
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
@@ -44,42 +44,12 @@ def run(who, version, *args, input=b"", timeout=20):
                           timeout=timeout, env=env)
 
 
-def _udp_bound(port: int) -> bool:
-    with open("/proc/net/udp") as f:
-        for line in f.readlines()[1:]:
-            if int(line.split()[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
-
-
-class DTLSServer:
-    """A DTLS server (pysocat or classic) in the background, killed at exit."""
-
-    def __init__(self, who, version, port, *args):
-        argv, env = _argv(who, version)
-        self.proc = subprocess.Popen(argv + list(args), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        deadline = time.monotonic() + 10
-        while not _udp_bound(port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("server did not bind: " + self.finish()[2].decode())
-            time.sleep(0.05)
-
-    def finish(self, timeout=10.0):
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-        return self.proc.returncode, out, err
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
+def DTLSServer(who, version, port, *args):
+    """A DTLS server (pysocat or classic of a version) once its UDP port is bound."""
+    argv, env = _argv(who, version)
+    srv = Server(*args, argv=argv, env=env)
+    srv.wait_udp_port(port)
+    return srv
 
 
 def _server_addr(pki, port, extra=""):
