@@ -57,13 +57,31 @@ def test_datagram_range_default_ip(profile, args):
     assert errors(ours) == errors(classic)
 
 
+def _run_in_netns(tag, profile, script, tmp_path, *env):
+    """Run a bash ``script`` in a network namespace of its own, first with
+    classic socat of the profile's version as "$@", then with pysocat; $FILE
+    names a file of each run's. Returns [(completed run, FILE path)] for both."""
+    from netns import Netns, have_netns
+    if not have_netns():
+        pytest.skip("needs root, ip and /dev/net/tun")
+    binary, penv = PROFILES[profile]
+    runs = []
+    with Netns(tag) as ns:
+        for n, cmd in enumerate(([binary()], PYSOCAT)):
+            path = tmp_path / f"file{n}"
+            r = ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"FILE={path}",
+                       *env, "bash", "-c", script, "x", *cmd, timeout=30)
+            runs.append((r, path))
+    return runs
+
+
 # test.sh 480 INTERFACE_IGNOREOUTGOING: 1.8 sets PACKET_IGNORE_OUTGOING, so a
 # ping sent out of the interface is not read back; 1.7 reads it
 _IF_SCRIPT = r"""
 set -u
 sleep 3 | "$TUNBIN" TUN:10.255.255.1/24,iff-up=1,tun-type=tun,tun-name=tun9 - >/dev/null 2>&1 &
 for i in $(seq 50); do ip link show tun9 >/dev/null 2>&1 && break; sleep 0.05; done
-timeout 2.5 "$@" -u INTERFACE:tun9 - >"$OUT" 2>/dev/null &
+timeout 2.5 "$@" -u INTERFACE:tun9 - >"$FILE" 2>/dev/null &
 reader=$!
 sleep 1
 ping -c 1 -w 1 -b 10.255.255.255 >/dev/null 2>&1
@@ -74,17 +92,8 @@ wait
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
 def test_interface_ignores_outgoing(tmp_path, profile):
-    from netns import Netns, have_netns
-    if not have_netns():
-        pytest.skip("needs root, ip and /dev/net/tun")
-    binary, penv = PROFILES[profile]
-    sizes = []
-    with Netns("if") as ns:
-        for n, cmd in enumerate(([binary()], PYSOCAT)):
-            out = tmp_path / f"out{n}"
-            ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"TUNBIN={SOCAT18}",
-                   f"OUT={out}", "bash", "-c", _IF_SCRIPT, "x", *cmd, timeout=30)
-            sizes.append(out.stat().st_size if out.exists() else -1)
+    sizes = [out.stat().st_size if out.exists() else -1
+             for _, out in _run_in_netns("if", profile, _IF_SCRIPT, tmp_path, f"TUNBIN={SOCAT18}")]
     assert sizes[1] == sizes[0]
     assert sizes[0] == (0 if profile == "1.8" else 84)
 
@@ -163,7 +172,7 @@ def test_client_max_children_waits_for_a_child(tmp_path):
 _IFF_SCRIPT = r"""
 ip link add c14a type veth peer name c14b
 ip link set c14b up
-timeout 1 "$@" -dddd -u INTERFACE:c14a,iff-promisc,iff-up - >/dev/null 2>"$ERR"
+timeout 1 "$@" -dddd -u INTERFACE:c14a,iff-promisc,iff-up - >/dev/null 2>"$FILE"
 echo "rc=$?"
 ip -o link show c14a | sed 's/.*<\([^>]*\)>.*/\1/'
 ip link del c14a
@@ -172,19 +181,11 @@ ip link del c14a
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
 def test_interface_iff_options(tmp_path, profile):
-    from netns import Netns, have_netns
-    if not have_netns():
-        pytest.skip("needs root and ip")
-    binary, penv = PROFILES[profile]
     results = []
-    with Netns("iff") as ns:
-        for n, cmd in enumerate(([binary()], PYSOCAT)):
-            err = tmp_path / f"err{n}"
-            r = ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"ERR={err}",
-                       "bash", "-c", _IFF_SCRIPT, "x", *cmd, timeout=30)
-            flags_lines = [t for t in log_texts(err.read_bytes())
-                           if '"c14a":' in t or t.startswith("E ")]
-            results.append((r.stdout.decode().split("\n")[1], flags_lines))
+    for r, err in _run_in_netns("iff", profile, _IFF_SCRIPT, tmp_path):
+        flags_lines = [t for t in log_texts(err.read_bytes())
+                       if '"c14a":' in t or t.startswith("E ")]
+        results.append((r.stdout.decode().split("\n")[1], flags_lines))
     classic, ours = results
     # the flags are back as they were after the run (no UP, no PROMISC)
     assert ours[0] == classic[0] and "PROMISC" not in ours[0]
@@ -217,7 +218,7 @@ def test_tun_named_options(tmp_path, profile):
 _DOWN_SCRIPT = r"""
 ip link add c14a type veth peer name c14b
 ip link set c14b up
-timeout 2 "$@" -d -d -d -u INTERFACE:c14a - >/dev/null 2>"$ERR"
+timeout 2 "$@" -d -d -d -u INTERFACE:c14a - >/dev/null 2>"$FILE"
 echo "rc=$?"
 ip link del c14a
 """
@@ -225,19 +226,11 @@ ip link del c14a
 
 @pytest.mark.parametrize("profile", ["1.8", "1.7"])
 def test_packet_peek_failure_is_in_error(tmp_path, profile):
-    from netns import Netns, have_netns
-    if not have_netns():
-        pytest.skip("needs root and ip")
-    binary, penv = PROFILES[profile]
     results = []
-    with Netns("dn") as ns:
-        for n, cmd in enumerate(([binary()], PYSOCAT)):
-            err = tmp_path / f"err{n}"
-            r = ns.run("env", f"PYSOCAT_COMPAT={penv['PYSOCAT_COMPAT']}", f"ERR={err}",
-                       "bash", "-c", _DOWN_SCRIPT, "x", *cmd, timeout=30)
-            lines = [t for t in log_texts(err.read_bytes())
-                     if "recvmsg" in t or "in error" in t or t.startswith(("E ", "W "))]
-            results.append((r.stdout.decode().split()[0], lines))
+    for r, err in _run_in_netns("dn", profile, _DOWN_SCRIPT, tmp_path):
+        lines = [t for t in log_texts(err.read_bytes())
+                 if "recvmsg" in t or "in error" in t or t.startswith(("E ", "W "))]
+        results.append((r.stdout.decode().split()[0], lines))
     assert results[1] == results[0]
     assert results[0][0] == "rc=0"
 
