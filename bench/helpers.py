@@ -286,10 +286,12 @@ def dgram_fd_sink(fd, count):
     _out({"count": n, "seconds": (t_last - t_first) if t_first else 0.0})
 
 
-def _clients(port, n, deadline, tag=b"c", gap=0.0):
+def echo_clients(port, n, deadline, tag=b"c", gap=0.0):
     """n clients at once on 127.0.0.1:port: each connects (non-blocking), sends one
-    line, half-closes and reads the echo until EOF. Returns (ok, reset, other, late).
-    ``gap`` > 0 spaces the connects by that many seconds."""
+    line, half-closes and reads the echo until EOF. Returns (ok, reset, other, late):
+    echoed exactly, reset, failed otherwise or echoed other bytes, unfinished at
+    ``deadline``. ``gap`` > 0 spaces the connects by that many seconds.
+    (tests/test_fork_load.py's waves use it too.)"""
     import errno
     import selectors
     sel = selectors.DefaultSelector()
@@ -351,7 +353,7 @@ def _clients(port, n, deadline, tag=b"c", gap=0.0):
 def burst(port, n, timeout, gap=0.0):
     """One burst of n concurrent echo clients; counts of each outcome."""
     t0 = time.perf_counter()
-    ok, reset, other, late = _clients(port, int(n), time.monotonic() + float(timeout),
+    ok, reset, other, late = echo_clients(port, int(n), time.monotonic() + float(timeout),
                                       gap=float(gap))
     _out({"ok": ok, "reset": reset, "other": other, "late": late,
           "seconds": time.perf_counter() - t0})

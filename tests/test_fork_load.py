@@ -1,6 +1,5 @@
 """A fork server under load: no lost byte, no zombie, no descriptor leak (issue 9)."""
 import os
-import selectors
 import shutil
 import signal
 import socket
@@ -17,45 +16,26 @@ def _fds(pid):
     return sorted(int(x) for x in os.listdir(f"/proc/{pid}/fd"))
 
 
-def _wave(port, n, tag):
-    """n clients at once: each sends, half-closes, must get its bytes back."""
-    sel = selectors.DefaultSelector()
-    want, got = {}, {}
-    for i in range(n):
-        c = socket.socket()
-        c.setblocking(False)
-        try:
-            c.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        want[c] = (b"%s-%04d|" % (tag, i)) * 20
-        got[c] = b""
-        sel.register(c, selectors.EVENT_WRITE)
-    pending = set(want)
-    deadline = time.monotonic() + 60
-    while pending and time.monotonic() < deadline:
-        for key, ev in sel.select(timeout=1):
-            c = key.fileobj
-            if ev & selectors.EVENT_WRITE:
-                c.setblocking(True)
-                c.sendall(want[c])
-                c.shutdown(socket.SHUT_WR)
-                c.setblocking(False)
-                sel.modify(c, selectors.EVENT_READ)
-            else:
-                try:
-                    chunk = c.recv(65536)
-                except BlockingIOError:
-                    continue
-                if chunk:
-                    got[c] += chunk
-                else:
-                    sel.unregister(c)
-                    pending.discard(c)
-    for c in want:
-        c.close()
-    assert not pending, f"{len(pending)} of {n} clients did not finish"
-    return [c for c in want if got[c] != want[c]]
+def _load_bench_helpers():
+    """bench/helpers.py (stdlib only): its echo clients are the bench's and ours."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "bench", "helpers.py")
+    spec = importlib.util.spec_from_file_location("bench_helpers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_BENCH = _load_bench_helpers()
+
+
+def _clients(port, n, tag, gap=0.0, timeout=60.0):
+    """n clients open at once, their connects ``gap`` seconds apart: each sends a line,
+    half-closes and reads its echo. Returns (wrong, reset, unfinished): clients that
+    failed or got other bytes back, clients reset, clients not done within ``timeout``."""
+    ok, reset, other, late = _BENCH.echo_clients(port, n, time.monotonic() + timeout,
+                                                 tag, gap)
+    return other, reset, late
 
 
 def _wait_no_children(pid, timeout=15):
@@ -74,11 +54,11 @@ def test_connections_100_at_a_time_no_leak():
     # -t 10: under load cat may answer later than the default 0.5 s closing time
     with Server("-t", "10", f"TCP4-LISTEN:{port},fork,reuseaddr,backlog=128", "EXEC:cat") as srv:
         srv.wait_port(port)
-        assert _wave(port, 5, b"warm") == []
+        assert _clients(port, 5, b"warm") == (0, 0, 0)
         assert _wait_no_children(srv.proc.pid) == []
         before = _fds(srv.proc.pid)
         for w in range(WAVES):
-            assert _wave(port, 100, b"w%d" % w) == [], f"wave {w} lost bytes"
+            assert _clients(port, 100, b"w%d" % w) == (0, 0, 0), f"wave {w}"
         assert _wait_no_children(srv.proc.pid) == []
         assert _fds(srv.proc.pid) == before
         assert srv.proc.poll() is None
@@ -157,55 +137,6 @@ def _state(pid):
 
 
 # --- issue 19: bursts at socat's default backlog (5) --------------------------------
-
-def _clients(port, n, tag, gap=0.0, timeout=60.0):
-    """n clients open at once, their connects ``gap`` seconds apart: each sends a line,
-    half-closes and reads its echo. Returns (wrong, reset, unfinished): clients that
-    got other bytes back, clients reset, clients not done within ``timeout``."""
-    sel = selectors.DefaultSelector()
-    want, got = {}, {}
-    for i in range(n):
-        if gap and i:
-            time.sleep(gap)
-        c = socket.socket()
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-        want[c] = b"%s-%04d|" % (tag, i) * 8 + b"\n"
-        got[c] = b""
-        sel.register(c, selectors.EVENT_WRITE)
-    wrong = reset = 0
-    pending = set(want)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for key, ev in sel.select(timeout=1):
-            c = key.fileobj
-            try:
-                if ev & selectors.EVENT_WRITE:
-                    err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if err:
-                        raise OSError(err, os.strerror(err))
-                    c.send(want[c])         # one small line: fits the send buffer
-                    c.shutdown(socket.SHUT_WR)
-                    sel.modify(c, selectors.EVENT_READ)
-                    continue
-                chunk = c.recv(65536)
-            except BlockingIOError:
-                continue
-            except (ConnectionResetError, BrokenPipeError):
-                reset += 1
-                chunk = None
-            if chunk:
-                got[c] += chunk
-                continue
-            if chunk is not None and got[c] != want[c]:
-                wrong += 1
-            sel.unregister(c)
-            pending.discard(c)
-    for c in want:
-        c.close()
-    sel.close()
-    return wrong, reset, len(pending)
-
 
 class _Echo:
     """A loopback echo server (a thread per connection) for the fork forwarder."""
@@ -313,12 +244,11 @@ def test_connections_held_in_a_burst_are_served_as_one_alone(env):
     child still gets its connection under the number a lone one gets, and the
     parent's -dd lines come in socat's order for each."""
     port = free_port()
-    argv = PYSOCAT + ["-dd", f"TCP4-LISTEN:{port},reuseaddr,fork", "SYSTEM:cat"]
-    srv = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, env=env)
+    server = Server("-dd", f"TCP4-LISTEN:{port},reuseaddr,fork", "SYSTEM:cat", env=env)
+    srv = server.proc
     clients = []
     try:
-        Server.wait_port(type("S", (), {"proc": srv})(), port)
+        server.wait_port(port)
         assert _clients(port, 1, b"alone") == (0, 0, 0)
         os.kill(srv.pid, signal.SIGSTOP)
         try:
