@@ -38,6 +38,7 @@ class Logger:
         self.mixed = False
         self.callback: Callable[[int, str], None] | None = None  # API hook
         self.shutup = 0                # children-shutup: lowers every severity
+        self.as_pid: int | None = None  # a spawned child's lines, written by its parent
 
     # configuration ----------------------------------------------------
     def set_default_level(self, level: int) -> None:
@@ -110,7 +111,7 @@ class Logger:
         if self.micros:
             stamp += ".%06d" % int((now % 1) * 1000000)
         host = f"{self.hostname} " if self.hostname else ""
-        prefix = f"{stamp} {host}{self.progname}[{os.getpid()}] "
+        prefix = f"{stamp} {host}{self.progname}[{self.as_pid or os.getpid()}] "
         line = f"{prefix}{LETTERS[level]} {text}"[:MSGLEN] + "\n"
         if self.syslog_facility is not None:
             import syslog       # syslog adds time and name: socat sends from "L " on

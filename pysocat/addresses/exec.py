@@ -14,6 +14,7 @@ import os
 import _signal as signal  # the C module: signal.py imports enum (~5 ms of start-up)
 import sys
 import time
+from typing import NamedTuple
 
 from ..errors import SocatError
 from ..log import LOG
@@ -275,27 +276,16 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
         LOG.info(f"socketpair(1, 1, 0, {{{pa},{pb}}}) -> 0")
         mine, theirs_in, theirs_out = (pa, pa), pb, pb
         close_in_child = [pa]
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for fd in close_in_child:
-                os.close(fd)
-            from .sockets import close_parent_notices
-            close_parent_notices()
-            LOG.info(f"just born: child process {os.getpid()}")
-            if termopts is not None and not _child_termios(theirs_in, termopts):
-                os._exit(1)
-            if procopts is not None and not _child_process(procopts):
-                os._exit(1)
-            # a direction the relay does not use keeps socat's own descriptor
-            _child_exec(theirs_in if ctx.mode != READ else -1,
-                        theirs_out if ctx.mode != WRITE else -1, fdin, fdout,
-                        theirs_out if want_stderr else None, argv, command,
-                        is_system, path, login, setsid or usepty, pgid,
-                        ctty=theirs_in if usepty else None, run=run)
-        finally:
-            os._exit(1)
+    plan = _Plan(is_system=is_system, run=run, usepty=usepty, tty=theirs_in, termopts=termopts,
+                 procopts=procopts, rfd=theirs_in if ctx.mode != READ else -1,
+                 wfd=theirs_out if ctx.mode != WRITE else -1,
+                 errfd=theirs_out if want_stderr else None, fdin=fdin, fdout=fdout)
+    pid = None
+    if not fork_reasons(plan):
+        pid = _spawn(plan, argv, path, login, setsid, pgid)
+    if pid is None:
+        pid = _fork_program(plan, close_in_child, argv, command, path, login,
+                            setsid or usepty, pgid)
     LOG.notice(f"forked off child process {pid}")
     if opts.items:
         from ..options.process import pass_signals
@@ -329,6 +319,128 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
         ep.cool_write = False       # socat's two-pipe writes do not look at cool-write
     return ep
 
+
+
+def _fork_program(plan, close_in_child, argv, command, path, login, setsid, pgid) -> int:
+    """The program's child as a forked copy of pysocat: it runs the set-up the
+    rules ask for (FORK_RULES), then execs; the pid."""
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in close_in_child:
+                os.close(fd)
+            from .sockets import close_parent_notices
+            close_parent_notices()
+            LOG.info(f"just born: child process {os.getpid()}")
+            if plan.termopts is not None and not _child_termios(plan.tty, plan.termopts):
+                os._exit(1)
+            if plan.procopts is not None and not _child_process(plan.procopts):
+                os._exit(1)
+            # a direction the relay does not use keeps socat's own descriptor
+            _child_exec(plan.rfd, plan.wfd, plan.fdin, plan.fdout, plan.errfd, argv,
+                        command, plan.is_system, path, login, setsid, pgid,
+                        ctty=plan.tty if plan.usepty else None, run=plan.run)
+        finally:
+            os._exit(1)
+    return pid
+
+
+class _Plan(NamedTuple):
+    """How the program's process is to be made (the channel's fds as the
+    program gets them: -1 for a direction it does not serve)."""
+    is_system: bool
+    run: object             # SHELL's code to run instead of an exec
+    usepty: bool
+    tty: int                # the pty's slave side (with usepty)
+    termopts: object        # TERMIOS options left for the child
+    procopts: object        # chroot/setuid/setgid/su options (Options or None)
+    rfd: int
+    wfd: int
+    errfd: int | None
+    fdin: int
+    fdout: int
+
+
+def _needs_su_d(plan) -> bool:
+    if plan.procopts is None:
+        return False
+    from ..options.process import delayed_user_pending
+    return bool(plan.procopts.items) or delayed_user_pending()
+
+
+def _fd_clash(plan) -> bool:
+    return bool({plan.rfd, plan.wfd, plan.errfd} & {plan.fdin, plan.fdout, 2})
+
+
+# When pysocat must fork a copy of itself to start the program: Python code has
+# to run between fork and exec. Otherwise the program starts with posix_spawn
+# (vfork-like: no copy of the interpreter's pages). (name, why, test of a _Plan)
+FORK_RULES = (
+    ("system", "SYSTEM's child runs system(3): it waits for the shell and logs its status",
+     lambda p: p.is_system),
+    ("shell", "SHELL's child prepares the user's shell before its execl",
+     lambda p: p.run is not None),
+    ("chroot/setuid/setgid/su/su-d", "they act in the child, just before the exec",
+     _needs_su_d),
+    ("pty", "the child makes the pty its controlling terminal (setsid, TIOCSCTTY)",
+     lambda p: p.usepty),
+    ("termios", "TERMIOS options that failed before the fork are the child's to apply",
+     lambda p: p.termopts is not None),
+    ("fdin/fdout", "a channel descriptor is also one the program gets (dup2 order)",
+     _fd_clash),
+)
+
+
+def fork_reasons(plan) -> list[str]:
+    """The FORK_RULES that hold for ``plan``: empty means posix_spawn."""
+    return [name for name, _, test in FORK_RULES if test(plan)]
+
+
+def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
+    """Start the program with posix_spawn, wired as _child_exec wires it (the
+    same fds, environment, session/process group, SIGPIPE default). Its pid,
+    or None when no candidate of the execvp search starts: the forked path
+    then runs the same search and reports the failure as socat does."""
+    prog = argv[0]
+    if not prog:
+        return None
+    env = os.environ.copy()
+    if path is not None:
+        env["PATH"] = path
+    args = list(argv)
+    if login:
+        args[0] = "-" + os.path.basename(args[0])
+    actions = []
+    if plan.rfd >= 0:
+        actions.append((os.POSIX_SPAWN_DUP2, plan.rfd, plan.fdin))
+    if plan.wfd >= 0:
+        actions.append((os.POSIX_SPAWN_DUP2, plan.wfd, plan.fdout))
+    if plan.errfd is not None:
+        actions.append((os.POSIX_SPAWN_DUP2, plan.errfd, 2))
+    kw = {"file_actions": actions, "setsigdef": (signal.SIGPIPE,)}
+    if setsid:
+        kw["setsid"] = True
+    elif pgid is not None:
+        kw["setpgroup"] = pgid
+    # execvp's search: each PATH entry in turn, the first that execs wins
+    for d in ([""] if "/" in prog else os.get_exec_path(env)):
+        full = os.path.join(d, prog) if d else prog
+        if not os.access(full, os.X_OK):
+            continue
+        try:
+            pid = os.posix_spawn(full, args, env, **kw)
+        except OSError:
+            continue
+        # the child's own lines (socat's child logs them before its exec)
+        LOG.as_pid = pid
+        try:
+            LOG.info(f"just born: child process {pid}")
+            LOG.notice(f"execvp'ing \"{prog}\"")
+        finally:
+            LOG.as_pid = None
+        return pid
+    return None
 
 class _WriteOnlyChild(Endpoint):
     """A program fed through a socketpair, write-only (socat's END_SHUTDOWN_KILL):
@@ -460,9 +572,12 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
         if is_system:
             LOG.info(f'executing shell command "{command}"')
             shell = ["sh", "-c", command]      # system(3)'s argv
-            pid = os.fork()
-            if pid == 0:
-                os.execve("/bin/sh", shell, env)
+            try:        # as glibc's system(3): no copy of this process
+                pid = os.posix_spawn("/bin/sh", shell, env)
+            except OSError:
+                pid = os.fork()
+                if pid == 0:
+                    os.execve("/bin/sh", shell, env)
             _, status = os.waitpid(pid, 0)
             if status != 0:
                 LOG.warn(f'system("{command}") returned with status {status}')

@@ -156,6 +156,11 @@ def is_late_process(row) -> bool:
     return row.apply[0] == "process" and row.phase in ("LATE", "LATE2")
 
 
+def delayed_user_pending() -> bool:
+    """A substuser-delayed waits for the program's child to take effect."""
+    return _delayed is not None
+
+
 def apply_in_child(copts) -> None:
     """In an EXEC child: chroot (LATE), then uid/gid/su (LATE2), then su-d."""
     global _in_child
