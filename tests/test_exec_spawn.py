@@ -173,3 +173,40 @@ def test_fork_rules_are_data():
     assert ex.fork_reasons(plain._replace(usepty=True)) == ["pty"]
     assert ex.fork_reasons(plain._replace(rfd=1)) == ["fdin/fdout"]
     assert ex.fork_reasons(plain._replace(is_system=True)) == ["system"]
+
+
+def test_spawned_program_gets_exact_environment_bytes():
+    """The environment goes over as bytes: a value that is no UTF-8 arrives as
+    it was, and what pysocat set itself (SOCAT_PEERADDR in a fork server's
+    child) is there too."""
+    env = {os.fsencode(k): os.fsencode(v) for k, v in ENV17.items()}
+    env[b"PYSOCAT_RAW"] = b"\xff\xfe"
+    r = subprocess.run([*PYSOCAT, "-", "EXEC:env"], input=b"", capture_output=True,
+                       timeout=20, env=env)
+    assert b"\nPYSOCAT_RAW=\xff\xfe\n" in b"\n" + r.stdout
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = subprocess.Popen([*PYSOCAT, f"TCP4-LISTEN:{port},reuseaddr,fork", "EXEC:env"],
+                           stderr=subprocess.PIPE, env=ENV17)
+    try:
+        for _ in range(100):
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                import time
+                time.sleep(0.05)
+        with c:
+            c.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        assert b"\nSOCAT_PEERADDR=127.0.0.1\n" in b"\n" + got
+    finally:
+        srv.terminate()
+        srv.wait(5)

@@ -405,9 +405,13 @@ def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
     prog = argv[0]
     if not prog:
         return None
-    env = os.environ.copy()
+    # the bytes behind os.environ: no Python call per variable (copying
+    # os.environ decodes and encodes each one, the child's largest cost)
+    env = getattr(os.environ, "_data", None)
+    if not isinstance(env, dict):
+        env = {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
     if path is not None:
-        env["PATH"] = path
+        env = {**env, b"PATH": os.fsencode(path)}
     args = list(argv)
     if login:
         args[0] = "-" + os.path.basename(args[0])
@@ -424,8 +428,13 @@ def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
     elif pgid is not None:
         kw["setpgroup"] = pgid
     # execvp's search: each PATH entry in turn, the first that execs wins
-    for d in ([""] if "/" in prog else os.get_exec_path(env)):
-        full = os.path.join(d, prog) if d else prog
+    bprog = os.fsencode(prog)
+    if b"/" in bprog:
+        dirs = [b""]
+    else:       # os.get_exec_path(), without its warnings filter
+        dirs = env.get(b"PATH", os.fsencode(os.defpath)).split(b":")
+    for d in dirs:
+        full = d + b"/" + bprog if d and not d.endswith(b"/") else d + bprog
         if not os.access(full, os.X_OK):
             continue
         try:

@@ -66,7 +66,7 @@ from __future__ import annotations
 import errno
 import os
 import select
-import signal
+import _signal as signal  # the C module: no enum conversions (a fork child calls it)
 import socket
 import struct
 import time
