@@ -20,12 +20,17 @@ import mmap
 import os
 import socket
 import struct
+import time
 
+from ..errors import ReadInError
 from .engine import BURST, IN_ERROR
 
 MSG_DONTWAIT = socket.MSG_DONTWAIT
 MAX_BATCH = 64
 MAX_BYTES = 4 << 20      # slots of -b bytes each: at most this much address space
+# A packet that comes within this of the one before is looked for a follower at
+# once; a ping or request/response comes one round trip apart (far more).
+QUEUED_GAP = 200e-6
 
 
 class _iovec(ctypes.Structure):
@@ -120,6 +125,7 @@ class Batch:
         self.rmsgs_addr = ctypes.addressof(self.rmsgs)
         self.dest = None            # the SockAddr the names were made for
         self.single = True          # one packet per wake-up (see step)
+        self.last = 0.0             # when the last single packet moved
         self.name = None
 
     def close(self) -> None:
@@ -164,7 +170,7 @@ class Batch:
         A batch costs more than one read and one write when only one packet
         waits (ping, request/response): then the direction moves single
         packets, as the relay's burst does, until a wake-up finds a second
-        one queued behind the first."""
+        one queued behind the first (see _single)."""
         d = self.d
         if self.single:
             return self._single()
@@ -204,20 +210,58 @@ class Batch:
         return total or -1
 
     def _single(self) -> int:
-        """The relay's burst: one packet, then whatever is already queued."""
+        """One packet; then, if packets come close together, whatever is
+        already queued behind it, as the relay's burst does (a second one
+        found means batches from now on).
+
+        A packet that comes long after the one before (a ping, request and
+        response) is not followed by a read for a second one: on a round
+        trip's path that read would come between the request's write and the
+        reply's read, and it would find nothing."""
         d = self.d
-        res = d.read_write()
+        res = self._one()
+        if res <= 0:
+            return res
+        now = time.monotonic()
+        busy = now - self.last < QUEUED_GAP
+        self.last = now
+        if not busy:
+            return res
         k = BURST
-        while res > 0 and k:
+        while k:
             k -= 1
-            res = d.read_write(True)
-            if res == IN_ERROR:
-                break
-            if res < 0:
-                res = 1
+            more = d.read_write(True)
+            if more == IN_ERROR:
+                return more
+            if more < 0:
                 break
             self.single = False          # packets queue up: batches from now on
+            if more == 0:
+                return 0
         return res
+
+    def _one(self) -> int:
+        """The relay's read_write() for a direction a batch may move: the
+        source's own read, the destination's own write, the same results."""
+        d = self.d
+        try:
+            data = self.src.read(self.size)
+        except (BlockingIOError, InterruptedError):
+            return -1
+        except ReadInError:
+            return IN_ERROR
+        except OSError as e:
+            return d._read_failed(self.src.rfd, e.errno, e.strerror, self.size)
+        if not data:
+            # socat skips empty datagrams; null-eof (or a source at EOF: None) ends
+            return -1 if data is not None and not self.src.null_eof else 0
+        try:
+            self.dst.write(data)
+        except OSError as e:
+            return d._write_failed(e, data)
+        d.moved += len(data)
+        d.blocks += 1
+        return len(data)
 
     # ----------------------------------------------------------------- writing
     def _write(self, j: int) -> int:
