@@ -257,7 +257,6 @@ def prepare_children(addr2: str, cfg: Config) -> None:
     import codecs
     codecs.lookup("idna")   # getaddrinfo() encodes a host name with it
     import shlex            # noqa: F401  EXEC/SYSTEM split their command line with it
-    import threading        # noqa: F401  the relay asks for the main thread
     import warnings         # noqa: F401  os.execvp() imports it in EXEC's child
     from .relay import engine  # noqa: F401
     # what a forked child inherits stays shared: no collection moves it

@@ -210,3 +210,34 @@ def test_spawned_program_gets_exact_environment_bytes():
     finally:
         srv.terminate()
         srv.wait(5)
+
+
+def test_fork_server_never_imports_threading():
+    """threading's at-fork hook would run in every child (~50 page faults a
+    connection): neither the parent nor a child of TCP4-LISTEN,fork EXEC:cat
+    imports it."""
+    import socket
+    import sys
+    import time
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "pysocat",
+                            f"TCP4-LISTEN:{port},reuseaddr,fork", "EXEC:cat"],
+                           stderr=subprocess.PIPE, env=ENV17)
+    try:
+        for _ in range(200):
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                time.sleep(0.05)
+        with c:
+            c.sendall(b"x\n")
+            c.shutdown(socket.SHUT_WR)
+            assert c.recv(10) == b"x\n"
+    finally:
+        srv.terminate()
+        err = srv.communicate(timeout=5)[1]
+    assert b"import time:" in err
+    assert not re.search(rb"\|\s+threading\n", err)
