@@ -37,6 +37,22 @@ conversion, escape, readbytes, -ddd) and none is at EOF, held up
 or moving bulk by splice, the loop is ``Relay._fast``: one epoll registered
 once, and per wake-up one read and one write per ready source. Anything else
 returns to the general loop above, which handles it as before.
+
+Kernel forwarding (issue 17, measured and left out): a BPF sockmap that
+redirects each TCP socket's skbs to the other's send side (SK_SKB verdict
+programs loaded through bpf(2)) halves the round trip (64 B tcp-rr 38 µs
+against 69 through this loop and 61 through classic socat; CPU per round trip,
+relay plus kworkers, 15 µs against 43 and 31-40), but it cannot keep the
+relay's semantics on Linux 6.x:
+- no back-pressure: a redirected skb leaves the source's receive queue (and
+  its memory accounting) at once and waits, unbounded, in the destination's
+  psock queue (52 of 64 MiB sent to a slow reader were held there);
+- stopping it to fall back loses data: removing a socket from its verdict map
+  clears the program before data_ready is restored, and an skb being read at
+  that moment gets SK_DROP (sk_psock_verdict_recv) after TCP acknowledged it;
+- SK_PASS (keep the bytes on the source for the loop) leaves copied_seq
+  behind the receive queue once the socket leaves the map ("TCP recvmsg seq #
+  bug", bytes lost), so a hand-over without dropping cannot be done either.
 """
 from __future__ import annotations
 
