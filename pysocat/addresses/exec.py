@@ -392,6 +392,15 @@ FORK_RULES = (
 )
 
 
+def child_signals() -> None:
+    """A forked child before it execs: the signal dispositions socat's programs
+    start with. SIGPIPE stays ignored (socat ignores it, and exec keeps an
+    ignored signal ignored: a program sees EPIPE); SIGXFSZ, which the Python
+    interpreter ignores, is the default again."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+
+
 def fork_reasons(plan) -> list[str]:
     """The FORK_RULES that hold for ``plan``: empty means posix_spawn."""
     return [name for name, _, test in FORK_RULES if test(plan)]
@@ -399,7 +408,8 @@ def fork_reasons(plan) -> list[str]:
 
 def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
     """Start the program with posix_spawn, wired as _child_exec wires it (the
-    same fds, environment, session/process group, SIGPIPE default). Its pid,
+    same fds, environment, session/process group, signals as socat leaves
+    them: SIGPIPE ignored, SIGXFSZ default). Its pid,
     or None when no candidate of the execvp search starts: the forked path
     then runs the same search and reports the failure as socat does."""
     prog = argv[0]
@@ -422,7 +432,9 @@ def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
         actions.append((os.POSIX_SPAWN_DUP2, plan.wfd, plan.fdout))
     if plan.errfd is not None:
         actions.append((os.POSIX_SPAWN_DUP2, plan.errfd, 2))
-    kw = {"file_actions": actions, "setsigdef": (signal.SIGPIPE,)}
+    # SIGPIPE stays ignored (as socat's programs inherit it); SIGXFSZ, which the
+    # interpreter ignores, is the default again
+    kw = {"file_actions": actions, "setsigdef": (signal.SIGXFSZ,)}
     if setsid:
         kw["setsid"] = True
     elif pgid is not None:
@@ -572,7 +584,7 @@ def _child_exec(rfd, wfd, fdin, fdout, errfd, argv, command, is_system,
         for fd, used in ((fdin, r2), (fdout, w2)):
             if used >= 0:
                 os.set_inheritable(fd, True)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        child_signals()
         env = os.environ.copy()
         if path is not None:
             env["PATH"] = path
