@@ -93,6 +93,19 @@ def _listening(port, family) -> bool:
     return False
 
 
+def connect_when_listening(port, host="127.0.0.1", timeout=10.0):
+    """A TCP connection to a server that may not listen yet: retried until it
+    is accepted or ``timeout`` ends (then the last error is raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection((host, port), timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def udp_bound(port: int) -> bool:
     """Is a UDP socket (IPv4) bound to port? (reads /proc)."""
     with open("/proc/net/udp") as f:

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from sockhelp import connect_when_listening
+
 from conftest import (ENV17, ENV18, PYSOCAT, log_texts, needs_root, needs_socat,
                       needs_socat18, run_pysocat, run_pysocat18, run_socat, run_socat18)
 
@@ -217,14 +219,7 @@ def test_spawned_program_gets_exact_environment_bytes():
     srv = subprocess.Popen([*PYSOCAT, f"TCP4-LISTEN:{port},reuseaddr,fork", "EXEC:env"],
                            stderr=subprocess.PIPE, env=ENV17)
     try:
-        for _ in range(100):
-            try:
-                c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                import time
-                time.sleep(0.05)
-        with c:
+        with connect_when_listening(port) as c:
             c.shutdown(socket.SHUT_WR)
             got = b""
             while True:
@@ -244,7 +239,6 @@ def test_fork_server_never_imports_threading():
     imports it."""
     import socket
     import sys
-    import time
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -252,13 +246,7 @@ def test_fork_server_never_imports_threading():
                             f"TCP4-LISTEN:{port},reuseaddr,fork", "EXEC:cat"],
                            stderr=subprocess.PIPE, env=ENV17)
     try:
-        for _ in range(200):
-            try:
-                c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                time.sleep(0.05)
-        with c:
+        with connect_when_listening(port) as c:
             c.sendall(b"x\n")
             c.shutdown(socket.SHUT_WR)
             assert c.recv(10) == b"x\n"

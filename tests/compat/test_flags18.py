@@ -17,6 +17,7 @@ import pytest
 
 from conftest import (ENV17, ENV18, PYSOCAT, SOCAT, SOCAT18, log_texts, needs_socat,
                       needs_socat18)
+from sockhelp import connect_when_listening
 
 pytestmark = [needs_socat, needs_socat18]
 
@@ -401,13 +402,7 @@ def test_sniff_per_fork_child_18(tmp_path):
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             for n in range(2):
-                for _ in range(200):
-                    try:
-                        c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                        break
-                    except OSError:
-                        time.sleep(0.05)
-                with c:
+                with connect_when_listening(port) as c:
                     c.sendall(b"conn%d\n" % n)
                     assert c.recv(100) == b"conn%d\n" % n
             time.sleep(0.3)
@@ -565,13 +560,7 @@ def test_statistics_fork_listener_18():
             port = s.getsockname()[1]
         with _Logged(cmd + ["-dd", "--statistics", f"TCP4-LISTEN:{port},fork,reuseaddr",
                             "PIPE"], env) as run:
-            for _ in range(200):
-                try:
-                    c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            with c:
+            with connect_when_listening(port) as c:
                 c.sendall(b"statistics\n")
                 assert c.recv(100) == b"statistics\n"
                 c.shutdown(socket.SHUT_WR)
