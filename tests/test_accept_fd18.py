@@ -79,6 +79,7 @@ def _both(args, **kw):
 
 
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
+_NEWFD = re.compile(r"\) -> \d+$")          # accept()'s new descriptor
 _NAME = re.compile(r'"\\0pysocat-accept-fd-[^"]*"')
 
 
@@ -89,12 +90,15 @@ def _no_forks(stderr):
     """The E/W lines and this address's own; the program's lines (1.8's EXEC logs
     its fork twice, ...) are the EXEC family's business. Ports and socket names
     differ from run to run."""
-    return [_NAME.sub('"#"', _PORT.sub("127.0.0.1:#", t)) for t in comparable(stderr)
+    return [_NEWFD.sub(") -> #", _NAME.sub('"#"', _PORT.sub("127.0.0.1:#", t)))
+            for t in comparable(stderr)
             if t[:1] in "EWF" or any(w in t for w in _OURS)]
 
 
 CASES = {
     "stdio": (["-dd", "ACCEPT-FD:3", "-"], {}),
+    "info-lines": (["-ddd", "ACCEPT-FD:3", "PIPE"], {}),
+    "mixed-log": (["-ddd", "-lm", "ACCEPT-FD:3", "PIPE"], {}),
     "alias-accept": (["-dd", "ACCEPT:3", "-"], {}),
     "echo-exec": (["-dd", "ACCEPT-FD:3", "EXEC:cat"], {}),
     "environment": (["ACCEPT-FD:3", "SYSTEM:cat >/dev/null; echo $SOCAT_PEERADDR "

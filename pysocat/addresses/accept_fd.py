@@ -75,7 +75,7 @@ def _accept(ctx, opts, lsock, us):
     if mgr is not None:
         mgr.install()
     name = us.info() if us is not None else "NULL"
-    LOG.info("starting accept loop")
+    LOG.start_loop("accept")        # -lm: syslog from here on, as the listeners
     try:
         while True:
             LOG.notice(f"listening on {name}")
@@ -99,6 +99,9 @@ def _accept(ctx, opts, lsock, us):
                 local = S.sockaddr_of(conn)
             except OSError as e:
                 LOG.warn(f"getsockname({conn.fileno()}, {{}}): {e.strerror}")
+            LOG.info(f"accept({lsock.fileno()}, {{{family}, "
+                     f"{peer.info() if peer else 'NULL'}}}, "
+                     f"{peer.salen() if peer else 0}) -> {conn.fileno()}")
             LOG.notice(f"accepting connection from {peer.info() if peer else 'NULL'} "
                        f"on {local.info() if local else 'NULL'}")
             if peer is not None and local is not None and not checker.check(peer, local):
