@@ -223,3 +223,20 @@ def test_interface_mtu_of_a_tun():
                             r"Invalid argument", log_texts(r.stderr)[-1])
     r = run_pysocat("TUN:10.77.0.1/24,if-mtu=1400", "-")
     assert log_texts(r.stderr) == ['E parseopts_table(): unknown option "if-mtu"']
+
+
+
+@needs_socat18
+def test_fd_options_hold_when_the_program_starts():
+    """socat applies the FD phase to its ends of EXEC's channel before the fork:
+    a program that looks at once (test.sh 519 EXEC_F_SETPIPE_SZ: filan, nothing
+    on stdin) sees the pipe size set, though posix_spawn starts it before any
+    of pysocat's code after the start has run."""
+    from conftest import SOCAT18
+    filan = os.path.join(os.path.dirname(SOCAT18), "filan")
+    args = ("-t", "0.2", "STDIO", f"EXEC:{filan} -n 0,pipes,f-setpipe-sz=131072")
+    for _ in range(5):
+        mine, theirs = run_pysocat18(*args, input=b""), run_socat18(*args, input=b"")
+        assert mine.returncode == theirs.returncode == 0, mine.stderr
+        sizes = [re.findall(rb"F_GETPIPE_SZ=(\d+)", r.stdout)[:1] for r in (mine, theirs)]
+        assert sizes[0] == sizes[1] == [b"131072"]

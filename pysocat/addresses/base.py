@@ -67,10 +67,12 @@ def os_error(call: str, exc: OSError) -> SocatError:
     return SocatError(f"{call}: {exc.strerror}")
 
 
-def finish(ep: Endpoint, opts, fd: int | None = None) -> Endpoint:
-    """Apply FD and LATE phase options and the relay settings to ``ep``."""
+def finish(ep: Endpoint, opts, fd: int | None = None,
+           phases=("FD", "LATE", "LATE2")) -> Endpoint:
+    """Apply FD and LATE phase options and the relay settings to ``ep``
+    (``phases``: those the opener has not applied itself)."""
     fds = [f for f in {ep.rfd, ep.wfd} if f is not None and f >= 0] if fd is None else [fd]
-    for phase in ("FD", "LATE", "LATE2"):
+    for phase in phases:
         for f in fds:
             opts.apply(phase, f, again=False)
     ep.ignoreeof = bool(opts.get("ignoreeof", 0))

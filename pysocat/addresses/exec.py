@@ -280,6 +280,12 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
                  procopts=procopts, rfd=theirs_in if ctx.mode != READ else -1,
                  wfd=theirs_out if ctx.mode != WRITE else -1,
                  errfd=theirs_out if want_stderr else None, fdin=fdin, fdout=fdout)
+    # socat applies the FD phase to its ends of the channel before the fork: a
+    # pipe's size (f-setpipe-sz) and the like hold when the program starts
+    kept = [f for f in {mine[0] if ctx.mode != WRITE else -1,
+                        mine[1] if ctx.mode != READ else -1} if f >= 0]
+    for f in sorted(kept):
+        opts.apply("FD", f, again=False)
     pid = None
     if not fork_reasons(plan):
         pid = _spawn(plan, argv, path, login, setsid, pgid)
@@ -314,7 +320,7 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
     child.pty = usepty
     ep.children.append(child)
     ep.child = child
-    finish(ep, opts)
+    finish(ep, opts, phases=("LATE", "LATE2"))
     if usepipes and ctx.mode == RDWR:
         ep.cool_write = False       # socat's two-pipe writes do not look at cool-write
     return ep
