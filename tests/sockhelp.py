@@ -106,6 +106,16 @@ def connect_when_listening(port, host="127.0.0.1", timeout=10.0):
             time.sleep(0.05)
 
 
+def recv_until_eof(sock) -> bytes:
+    """Everything the peer sends until it shuts its side down."""
+    got = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+
+
 def udp_bound(port: int) -> bool:
     """Is a UDP socket (IPv4) bound to port? (reads /proc)."""
     with open("/proc/net/udp") as f:

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from sockhelp import connect_when_listening
+from sockhelp import connect_when_listening, recv_until_eof
 
 from conftest import (ENV17, ENV18, PYSOCAT, log_texts, needs_root, needs_socat,
                       needs_socat18, run_pysocat, run_pysocat18, run_socat, run_socat18)
@@ -221,12 +221,7 @@ def test_spawned_program_gets_exact_environment_bytes():
     try:
         with connect_when_listening(port) as c:
             c.shutdown(socket.SHUT_WR)
-            got = b""
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
+            got = recv_until_eof(c)
         assert b"\nSOCAT_PEERADDR=127.0.0.1\n" in b"\n" + got
     finally:
         srv.terminate()
