@@ -312,21 +312,42 @@ def open_posixmq(ctx, row, spec, opts, params):
     return finish(ep, opts)
 
 
+# A blocking wait that no signal wake-up pipe ends can miss a signal: one that
+# comes between the interpreter's last look at its signal flags and the
+# select()/read() itself interrupts nothing, and the Python handler (SIGTERM:
+# socat's exit) waits for the next event, perhaps for ever. Waits here end
+# every _SIGNAL_LOOK seconds so that such a handler runs.
+_SIGNAL_LOOK = 0.5
+
+
 def _wait_until_ready(fd: int, dirs: int, mgr) -> None:
     import select
     while True:
-        if mgr is not None:
+        if mgr is not None and (mgr._wake_r >= 0 or mgr.polling):
             if dirs == READ:
                 if mgr.wait_readable([fd]):
                     return
                 continue
         try:
             r, w, _ = select.select([fd] if dirs == READ else [],
-                                    [fd] if dirs != READ else [], [], None)
+                                    [fd] if dirs != READ else [], [], _SIGNAL_LOOK)
         except InterruptedError:
             continue
         if r or w:
             return
+
+
+def _wait_consumed(fd: int) -> None:
+    """Until the child has taken the message: the trigger pipe's EOF (or byte)."""
+    import select
+    while True:
+        try:
+            if not select.select([fd], [], [], _SIGNAL_LOOK)[0]:
+                continue
+            os.read(fd, 1)
+            return
+        except InterruptedError:
+            continue
 
 
 def _wait_and_fork(ctx, opts, ep, head, dirs, nonblock, dofork, maxchildren):
@@ -359,12 +380,7 @@ def _wait_and_fork(ctx, opts, ep, head, dirs, nonblock, dofork, maxchildren):
             return
         if trig is not None:
             os.close(trig[1])
-            while True:
-                try:
-                    os.read(trig[0], 1)
-                    break
-                except InterruptedError:
-                    continue
+            _wait_consumed(trig[0])
             os.close(trig[0])
         if dirs != READ:
             import time
