@@ -118,8 +118,13 @@ def test_receive_fork_a_child_per_message(mq):
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-            p.wait(timeout=10)
-            p.stdout.close()
+            try:
+                p.wait(timeout=10)
+            finally:             # a parent that did not end on SIGTERM fails the test,
+                if p.poll() is None:             # but is not left behind
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+                p.stdout.close()
         return out
     mine, theirs = _both(fn, mq)
     # the children write concurrently: any order
