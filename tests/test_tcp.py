@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import log_texts, needs_root, needs_socat, run_pysocat, run_socat
-from sockhelp import Server, children_of, free_port, has_ipv6, norm
+from sockhelp import Server, children_of, free_port, has_ipv6, norm, recv_until_eof
 
 
 def _client(port, data, host="127.0.0.1", fam=socket.AF_INET, timeout=10):
@@ -16,12 +16,7 @@ def _client(port, data, host="127.0.0.1", fam=socket.AF_INET, timeout=10):
         c.connect((host, port))
         c.sendall(data)
         c.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                return got
-            got += chunk
+        return recv_until_eof(c)
 
 
 def test_listen_connect_both_ways_and_half_close():

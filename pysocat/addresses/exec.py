@@ -326,7 +326,6 @@ def _open_program(ctx, row, spec, opts, command: str, is_system: bool, run=None)
     return ep
 
 
-
 def _fork_program(plan, close_in_child, argv, command, path, login, setsid, pgid) -> int:
     """The program's child as a forked copy of pysocat: it runs the set-up the
     rules ask for (FORK_RULES), then execs; the pid."""
@@ -468,6 +467,7 @@ def _spawn(plan, argv, path, login, setsid, pgid) -> int | None:
             LOG.as_pid = None
         return pid
     return None
+
 
 class _WriteOnlyChild(Endpoint):
     """A program fed through a socketpair, write-only (socat's END_SHUTDOWN_KILL):

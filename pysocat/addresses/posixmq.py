@@ -312,25 +312,20 @@ def open_posixmq(ctx, row, spec, opts, params):
     return finish(ep, opts)
 
 
-# A blocking wait that no signal wake-up pipe ends can miss a signal: one that
-# comes between the interpreter's last look at its signal flags and the
-# select()/read() itself interrupts nothing, and the Python handler (SIGTERM:
-# socat's exit) waits for the next event, perhaps for ever. Waits here end
-# every _SIGNAL_LOOK seconds so that such a handler runs.
-_SIGNAL_LOOK = 0.5
-
-
 def _wait_until_ready(fd: int, dirs: int, mgr) -> None:
+    """Until the queue has a message (READ) or room; every wait here ends
+    after SIGNAL_LOOK at the latest (see sockets.SIGNAL_LOOK)."""
     import select
+    from .sockets import SIGNAL_LOOK
     while True:
-        if mgr is not None and (mgr._wake_r >= 0 or mgr.polling):
+        if mgr is not None:
             if dirs == READ:
                 if mgr.wait_readable([fd]):
                     return
                 continue
         try:
             r, w, _ = select.select([fd] if dirs == READ else [],
-                                    [fd] if dirs != READ else [], [], _SIGNAL_LOOK)
+                                    [fd] if dirs != READ else [], [], SIGNAL_LOOK)
         except InterruptedError:
             continue
         if r or w:
@@ -340,9 +335,10 @@ def _wait_until_ready(fd: int, dirs: int, mgr) -> None:
 def _wait_consumed(fd: int) -> None:
     """Until the child has taken the message: the trigger pipe's EOF (or byte)."""
     import select
+    from .sockets import SIGNAL_LOOK
     while True:
         try:
-            if not select.select([fd], [], [], _SIGNAL_LOOK)[0]:
+            if not select.select([fd], [], [], SIGNAL_LOOK)[0]:
                 continue
             os.read(fd, 1)
             return

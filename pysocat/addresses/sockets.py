@@ -859,6 +859,14 @@ def set_sockaddr_env(lr: str, sa: SockAddr | None, proto: int) -> None:
 # ---------------------------------------------------------------------------
 
 
+# A blocking wait that no signal wake-up pipe ends can miss a signal: one that
+# comes between the interpreter's last look at its signal flags and the
+# select()/read() itself interrupts nothing, and the Python handler (SIGTERM:
+# socat's exit) waits for the next event, perhaps for ever. Such waits end
+# every SIGNAL_LOOK seconds so that the handler runs.
+SIGNAL_LOOK = 0.5
+
+
 class ForkManager:
     """socat's fork bookkeeping for listeners (and connect with fork).
 
@@ -964,6 +972,8 @@ class ForkManager:
                 if self.children:
                     self.reap(from_signal=False)
                 left = 0.2 if left is None else min(left, 0.2)
+            elif self._wake_r < 0:
+                left = SIGNAL_LOOK if left is None else min(left, SIGNAL_LOOK)
             try:
                 got, _, _ = select.select(rlist, [], [], left)
             except InterruptedError:
